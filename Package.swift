@@ -1,0 +1,21 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Plexus",
+    products: [
+        .executable(name: "plexus", targets: ["plexus"]),
+    ],
+    targets: [
+        // The plugin ABI: plain C11 header + module map. Plugins include the header; they never link Swift.
+        .target(name: "PluginABI", path: "Sources/PluginABI"),
+        // The little C the host needs at the boundary (host table layout, thread-local error slot).
+        .target(name: "HostShim", dependencies: ["PluginABI"], path: "Sources/Host/Shim"),
+        // The host: plugin loader and bridge, devices, checker (later: API, scheduler, catalog).
+        .target(name: "HostCore", dependencies: ["PluginABI", "HostShim"], path: "Sources/Host/Core"),
+        // The `plexus` command: argument parsing only.
+        .executableTarget(name: "plexus", dependencies: ["HostCore"], path: "Sources/Host/CLI"),
+        .testTarget(name: "HostCoreTests", dependencies: ["HostCore"], path: "Tests/HostCoreTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

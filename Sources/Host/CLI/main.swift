@@ -1,0 +1,2 @@
+import HostCore
+print("plexus \(PlexusVersion.string)")

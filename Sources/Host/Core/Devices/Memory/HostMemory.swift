@@ -1,0 +1,99 @@
+import Glibc
+import PluginABI
+import Synchronization
+
+/// A failure of a host service, reported to the plugin as a status plus a message (the host->plugin direction of
+/// the boundary; `HostServices` converts it once).
+struct ServiceFailure: Error {
+    let status: Int
+    let message: String
+    init(_ status: Int, _ message: String) { self.status = status; self.message = message }
+}
+
+/// The host memory tiers a plugin can allocate from on any machine: pageable host, pinned host and read-only
+/// file mappings. Device memory belongs to the CUDA device. Keeps per-kind byte counts and enforces a budget.
+public final class HostMemory: Sendable {
+    /// Bytes in use per memory kind (PX_MEMORY_*).
+    private let inUse = Mutex<[UInt32: UInt64]>([:])
+    /// Most bytes of host and pinned host memory handed out at once.
+    public let budgetBytes: UInt64
+
+    /// Creates the pools with a budget (default: the machine's physical memory).
+    public init(budgetBytes: UInt64? = nil) {
+        let pages = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES))))
+        let pageSize = UInt64(max(1, sysconf(Int32(_SC_PAGESIZE))))
+        self.budgetBytes = budgetBytes ?? pages * pageSize
+    }
+
+    /// Bytes currently allocated of one memory kind.
+    public func bytesInUse(memory: UInt32) -> UInt64 { inUse.withLock { $0[memory] ?? 0 } }
+
+    /// Allocates `bytes` of host or pinned host memory. On a CPU-only host, pinned memory is ordinary host memory.
+    func allocate(scope: HostScope, label: String, memory: UInt32, residency: UInt32, bytes: UInt64,
+                  alignment: UInt32) throws(ServiceFailure) -> HostBuffer {
+        guard memory == UInt32(PX_MEMORY_HOST) || memory == UInt32(PX_MEMORY_PINNED_HOST) else {
+            throw ServiceFailure(PX_ERR_UNSUPPORTED, "memory kind \(MemoryNames.memory(memory)) is not available on this host")
+        }
+        let align = alignment == 0 ? 256 : Int(alignment)
+        guard align & (align - 1) == 0, align <= 1 << 21 else {
+            throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "alignment \(alignment) is not a power of two up to 2 MiB")
+        }
+        try reserve(bytes, memory: memory)
+        var raw: UnsafeMutableRawPointer?
+        guard bytes <= UInt64(Int.max), posix_memalign(&raw, max(align, MemoryLayout<UnsafeRawPointer>.size), Int(bytes)) == 0,
+              let base = raw else {
+            unreserve(bytes, memory: memory)
+            throw ServiceFailure(PX_ERR_OUT_OF_MEMORY, "out of host memory allocating \(bytes) bytes for '\(label)'")
+        }
+        return HostBuffer(scope: scope, label: label, memory: memory, residency: residency, bytes: bytes,
+                          base: base, backing: .heap)
+    }
+
+    /// Maps `bytes` of the file at `path` from `offset` read-only (0 bytes = to the end of the file).
+    func mapFile(scope: HostScope, path: String, offset: UInt64, bytes: UInt64) throws(ServiceFailure) -> HostBuffer {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ServiceFailure(PX_ERR_NOT_FOUND, "cannot open '\(path)': \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw ServiceFailure(PX_ERR_IO, "'\(path)' is not a regular file")
+        }
+        let fileSize = UInt64(info.st_size)
+        let length = bytes == 0 ? fileSize &- offset : bytes
+        guard offset <= fileSize, length > 0, length <= fileSize - offset else {
+            throw ServiceFailure(PX_ERR_INVALID_ARGUMENT,
+                                 "range [\(offset), +\(length)) lies outside '\(path)' (\(fileSize) bytes)")
+        }
+        let pageSize = UInt64(sysconf(Int32(_SC_PAGESIZE)))
+        let start = offset / pageSize * pageSize
+        let mapLength = Int(length + (offset - start))
+        guard let base = mmap(nil, mapLength, PROT_READ, MAP_PRIVATE, fd, off_t(start)), base != MAP_FAILED else {
+            throw ServiceFailure(PX_ERR_IO, "mmap of '\(path)' failed: \(String(cString: strerror(errno)))")
+        }
+        inUse.withLock { $0[UInt32(PX_MEMORY_FILE), default: 0] += length }
+        return HostBuffer(scope: scope, label: path, memory: UInt32(PX_MEMORY_FILE), residency: UInt32(PX_RESIDENCY_WEIGHTS),
+                          bytes: length, base: base, backing: .mapping(length: mapLength), dataOffset: Int(offset - start))
+    }
+
+    /// Returns a buffer's bytes to the accounting (the buffer frees its memory when it is released).
+    func account(released buffer: HostBuffer) {
+        unreserve(buffer.bytes, memory: buffer.memory)
+    }
+
+    private func reserve(_ bytes: UInt64, memory: UInt32) throws(ServiceFailure) {
+        let budget = budgetBytes
+        let granted = inUse.withLock { usage -> Bool in
+            let hostBytes = (usage[UInt32(PX_MEMORY_HOST)] ?? 0) + (usage[UInt32(PX_MEMORY_PINNED_HOST)] ?? 0)
+            guard bytes <= budget, hostBytes <= budget - bytes else { return false }
+            usage[memory, default: 0] += bytes
+            return true
+        }
+        guard granted else {
+            throw ServiceFailure(PX_ERR_OUT_OF_MEMORY, "host memory budget of \(budget) bytes would be exceeded by \(bytes) more")
+        }
+    }
+
+    private func unreserve(_ bytes: UInt64, memory: UInt32) {
+        inUse.withLock { $0[memory, default: 0] -= min(bytes, $0[memory, default: 0]) }
+    }
+}

@@ -1,0 +1,25 @@
+import Synchronization
+
+/// The owner of a plugin's or a model's host allocations (px_scope). Tracks what is live so that leaks are named.
+public final class HostScope: Sendable {
+    /// Who owns the scope, for logs: "plugin org.plexus.llm" or "model smollm2".
+    public let name: String
+    private let live = Mutex<[ObjectIdentifier: String]>([:])
+
+    init(name: String) { self.name = name }
+
+    /// Records a live object with a description such as "buffer 'kv' (4096 bytes, KV)".
+    func retain(_ object: AnyObject, as description: String) {
+        live.withLock { $0[ObjectIdentifier(object)] = description }
+    }
+
+    /// Records that an object was released.
+    func release(_ object: AnyObject) {
+        _ = live.withLock { $0.removeValue(forKey: ObjectIdentifier(object)) }
+    }
+
+    /// Descriptions of everything still live in this scope, sorted.
+    public func liveObjects() -> [String] {
+        live.withLock { Array($0.values) }.sorted()
+    }
+}
