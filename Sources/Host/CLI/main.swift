@@ -1,2 +1,43 @@
+import Glibc
 import HostCore
-print("plexus \(PlexusVersion.string)")
+
+/// `plexus`: the command line. Parses arguments and hands off to HostCore; nothing else lives here.
+let usage = """
+    usage: plexus <command> [options]
+
+    commands:
+      plugin check FILE.so [--model PATH]   run a plugin through the ABI contract
+      plugin list [--plugins DIR]...        show the plugins found and the ones refused
+      --version                             print the version
+
+    Run `plexus <command> --help` for a command's options.
+    """
+
+func main() -> Int32 {
+    var arguments = ArgumentList(Array(CommandLine.arguments.dropFirst()))
+    if arguments.words.isEmpty || arguments.words == ["--help"] || arguments.words == ["-h"] {
+        Output.line(usage)
+        return arguments.words.isEmpty ? 2 : 0
+    }
+    if arguments.flag("--version") {
+        Output.line("plexus \(PlexusVersion.string)")
+        return 0
+    }
+    let command = arguments.shift() ?? ""
+    let wantsHelp = arguments.flag("--help") || arguments.flag("-h")
+    do throws(UsageError) {
+        switch command {
+        case "plugin":
+            if wantsHelp { Output.line(PluginCommand.usage); return 0 }
+            return try PluginCommand.run(arguments)
+        default:
+            throw UsageError("unknown command '\(command)'")
+        }
+    } catch {
+        Output.error("plexus: \(error.message)")
+        Output.error(command == "plugin" ? PluginCommand.usage : usage)
+        return 2
+    }
+}
+
+exit(main())

@@ -1,3 +1,6 @@
+#define _GNU_SOURCE 1
+#include <dlfcn.h>
+#include <link.h>
 #include "HostShim.h"
 #include <string.h>
 
@@ -31,3 +34,14 @@ static _Thread_local int32_t worker_index = -1;
 
 int32_t px_shim_worker_index(void) { return worker_index; }
 void px_shim_set_worker_index(int32_t index) { worker_index = index; }
+
+
+size_t px_shim_symbol_size(const void *address) {
+    Dl_info info;
+    const ElfW(Sym) *symbol = NULL;
+    if (dladdr1(address, &info, (void **)&symbol, RTLD_DL_SYMENT) == 0 || symbol == NULL) return 0;
+    if (info.dli_saddr != address) return 0;
+    return (size_t)symbol->st_size;
+}
+
+size_t px_shim_strnlen(const char *text, size_t limit) { return text == NULL ? 0 : strnlen(text, limit); }

@@ -92,3 +92,12 @@ public final class HostServices: Sendable {
         logger(LogLine(level: level, source: scope?.name ?? "plugin \(pluginID)", message: message))
     }
 }
+
+extension HostServices {
+    /// Descriptions of host objects still live in the scope named `name` (leak reports after a scope closed).
+    public func liveObjects(inScopeNamed name: String) -> [String] {
+        let buffers = self.buffers.filter { $0.scope.name == name }.map(\.summary)
+        let events = self.events.filter { $0.scope.name == name }.map { _ in "event" }
+        return (buffers + events).sorted()
+    }
+}

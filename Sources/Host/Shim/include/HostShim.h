@@ -35,4 +35,9 @@ static inline void px_shim_run_task(px_task_fn fn, void *context, uint32_t index
 /** Index of the pool worker running on this thread, or -1 on a thread that is not a pool worker. */
 int32_t px_shim_worker_index(void);
 void px_shim_set_worker_index(int32_t index);
+/** Size in bytes of the ELF symbol at `address` (from the dynamic symbol table), or 0 if unknown. */
+size_t px_shim_symbol_size(const void *address);
+
+/** Length of a C string, reading at most `limit` bytes; returns limit when no NUL was found. */
+size_t px_shim_strnlen(const char *text, size_t limit);
 #endif

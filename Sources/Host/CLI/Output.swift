@@ -1,0 +1,41 @@
+import Glibc
+import HostCore
+
+/// Line output that is flushed at once (a parent process or a pipe sees every line even if we crash next).
+enum Output {
+    static func line(_ text: String) { write(to: 1, text) }
+
+    static func error(_ text: String) { write(to: 2, text) }
+
+    private static func write(to fd: Int32, _ text: String) {
+        var bytes = Array((text + "\n").utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
+
+    static func error(_ line: LogLine) {
+        let level = ["error", "warning", "info", "debug"][Int(min(line.level, 3))]
+        error("[\(level)] \(line.source): \(line.message)")
+    }
+}
+
+/// The process environment as a dictionary.
+enum ProcessEnvironment {
+    static func current() -> [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        return result
+    }
+}

@@ -1,0 +1,178 @@
+import PluginABI
+import Synchronization
+
+/// One model loaded by a plugin, and the only Swift owner of its px_model handle. Every [model] call goes through
+/// `modelLock`, so the plugin never sees two calls on the same model at once.
+public final class LoadedModel: @unchecked Sendable {
+    public let id: String
+    public let plugin: PluginInstance
+    public let info: ModelInfo
+    /// Pages in the KV arena the host allocated for this model (0 when the model keeps no KV).
+    public let kvPageCount: UInt32
+    let api: ModelAPI
+    // SAFETY: the handles below are owned by this object alone and used only under `modelLock`.
+    private let handle: OpaquePointer
+    private let scope: (HostScope, OpaquePointer)
+    private let kv: KVArena?
+    private let modelLock = Mutex<Void>(())
+    private var stepNumber: UInt64 = 0
+    private var isUnloaded = false
+
+    private init(id: String, plugin: PluginInstance, info: ModelInfo, api: ModelAPI, handle: OpaquePointer,
+                 scope: (HostScope, OpaquePointer), kv: KVArena?) {
+        self.id = id
+        self.plugin = plugin
+        self.info = info
+        self.api = api
+        self.handle = handle
+        self.scope = scope
+        self.kv = kv
+        self.kvPageCount = kv?.pages ?? 0
+    }
+
+    /// Loads a model: model_create with borrowed paths and options, then model_info, checked. `kvPages` sizes the
+    /// host's KV arena for token models.
+    public static func load(plugin: PluginInstance, id: String, paths: [String], options: [(String, String)],
+                            stream: CPUStream, kvPages: UInt32) throws(PluginError) -> LoadedModel {
+        let api = try plugin.modelAPI()
+        let services = plugin.services
+        let scope = services.openScope(name: "model \(id)")
+        let handle: OpaquePointer
+        do {
+            handle = try create(plugin: plugin, api: api, id: id, paths: paths, options: options, scope: scope.1, stream: stream)
+        } catch {
+            services.closeScope(scope.1)
+            throw error
+        }
+        do {
+            let info = try describe(api: api, handle: handle)
+            let kv = try KVArena.make(for: info, pages: kvPages, modelID: id, services: services)
+            return LoadedModel(id: id, plugin: plugin, info: info, api: api, handle: handle, scope: scope, kv: kv)
+        } catch {
+            api.table.pointee.model_destroy!(handle)
+            services.closeScope(scope.1)
+            throw error
+        }
+    }
+
+    private static func create(plugin: PluginInstance, api: ModelAPI, id: String, paths: [String],
+                               options: [(String, String)], scope: OpaquePointer, stream: CPUStream) throws(PluginError) -> OpaquePointer {
+        let arena = CArena()
+        var desc = px_model_desc()
+        desc.header = px_header(size: UInt32(MemoryLayout<px_model_desc>.size), version: 1)
+        desc.id = arena.string(id)
+        let cPaths: [UnsafePointer<CChar>?] = paths.map { arena.string($0) }
+        desc.paths = UnsafePointer(arena.array(cPaths))
+        desc.n_paths = UInt32(paths.count)
+        let cOptions = options.map { px_option(key: arena.string($0.0), value: arena.string($0.1)) }
+        desc.options = UnsafePointer(arena.array(cOptions))
+        desc.n_options = UInt32(options.count)
+        desc.device = UInt32(PX_DEVICE_CPU)
+        desc.scope = scope
+        desc.load_stream = plugin.services.handle(for: stream)
+        let create = api.table.pointee.model_create!
+        var out: OpaquePointer?
+        try plugin.withControl { pluginHandle throws(PluginError) in
+            try BoundaryCall.check("model_create") { create(pluginHandle, &desc, &out) }
+        }
+        guard let out else {
+            throw PluginError(status: Int32(PX_ERR_INTERNAL), message: "model_create returned PX_OK but no model handle", call: "model_create")
+        }
+        return out
+    }
+
+    private static func describe(api: ModelAPI, handle: OpaquePointer) throws(PluginError) -> ModelInfo {
+        var c = px_model_info()
+        c.header = px_header(size: UInt32(MemoryLayout<px_model_info>.size), version: 1)
+        try BoundaryCall.check("model_info") { api.table.pointee.model_info!(handle, &c) }
+        let info = ModelInfo(c)
+        if let problem = info.problem(servedKinds: api.kinds) {
+            throw PluginError(status: Int32(PX_ERR_INTERNAL), message: problem, call: "model_info (host check)")
+        }
+        return info
+    }
+
+    /// Creates a request; its sink receives every output, ending with exactly one FINAL.
+    public func makeRequest(id requestID: UInt64, input: RequestInput, sink: RequestSink) throws(PluginError) -> ModelRequest {
+        try modelLock.withLock { _ throws(PluginError) -> ModelRequest in
+            precondition(!isUnloaded, "request on an unloaded model")
+            let services = plugin.services
+            let arena = CArena()
+            let sinkHandle = services.register(sink: sink)
+            var desc = px_request_desc()
+            desc.header = px_header(size: UInt32(MemoryLayout<px_request_desc>.size), version: 1)
+            desc.id = requestID
+            desc.kind = input.kind
+            desc.sink = sinkHandle
+            desc.input = input.cStruct(in: arena)
+            var out: OpaquePointer?
+            let handle = self.handle
+            do throws(PluginError) {
+                try BoundaryCall.check("request_create") { api.table.pointee.request_create!(handle, &desc, &out) }
+            } catch {
+                services.unregister(sink: sinkHandle)
+                throw error
+            }
+            guard let out else {
+                services.unregister(sink: sinkHandle)
+                throw PluginError(status: Int32(PX_ERR_INTERNAL), message: "request_create returned PX_OK but no request handle", call: "request_create")
+            }
+            return ModelRequest(id: requestID, sink: sink, input: input, handle: out, sinkHandle: sinkHandle, arena: arena, model: self)
+        }
+    }
+
+    /// Destroys a request (after its FINAL, or after a failed step ended it).
+    public func destroy(_ request: ModelRequest) {
+        modelLock.withLock { _ in
+            guard !request.isDestroyed else { return }
+            api.table.pointee.request_destroy!(handle, request.handle)
+            request.isDestroyed = true
+            plugin.services.unregister(sink: request.sinkHandle)
+        }
+    }
+
+    /// Runs one step over `items` on `stream`, then step_finish. A failed step ends the batch's unfinished
+    /// requests with the error (FINAL by the host) and rethrows it.
+    public func step(_ items: [StepItem], on stream: CPUStream) throws(PluginError) {
+        try modelLock.withLock { _ throws(PluginError) in
+            precondition(!isUnloaded, "step on an unloaded model")
+            precondition(items.allSatisfy { !$0.request.isDestroyed && $0.request.model === self }, "step item of another model or a destroyed request")
+            stepNumber += 1
+            let arena = CArena()
+            let cItems = items.map { $0.cStruct(in: arena) }
+            var step = px_step()
+            step.header = px_header(size: UInt32(MemoryLayout<px_step>.size), version: 1)
+            step.number = stepNumber
+            step.stream = plugin.services.handle(for: stream)
+            step.items = UnsafePointer(arena.array(cItems))
+            step.n_items = UInt32(cItems.count)
+            step.item_stride = UInt32(MemoryLayout<px_step_item>.stride)
+            step.kv = kv?.handle
+            step.n_kv_pages = kv?.pages ?? 0
+            let table = api.table.pointee
+            let handle = self.handle
+            do throws(PluginError) {
+                try BoundaryCall.check("step") { table.step!(handle, &step) }
+                if let finish = table.step_finish {
+                    try BoundaryCall.check("step_finish") { finish(handle, &step) }
+                }
+            } catch {
+                for item in items { item.request.sink.endByHost(status: error.status, message: error.message) }
+                throw error
+            }
+        }
+    }
+
+    /// Destroys the model and frees its KV arena; returns what the model's scope still held (leaks).
+    @discardableResult
+    public func unload() -> [String] {
+        modelLock.withLock { _ in
+            guard !isUnloaded else { return [] }
+            isUnloaded = true
+            api.table.pointee.model_destroy!(handle)
+            kv?.release(services: plugin.services)
+            plugin.services.closeScope(scope.1)
+            return scope.0.liveObjects()
+        }
+    }
+}
