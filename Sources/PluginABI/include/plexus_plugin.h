@@ -12,7 +12,8 @@
  *      [control] host's control thread for this plugin; never concurrent with another [control] call into the
  *                same plugin; may run concurrently with [model] calls of models that are not its argument.
  *      [model]   calls on one px_model are serialized by the host (never two at once on the same model) but may
- *                come from any host thread; calls on different models may run concurrently.
+ *                come from any host thread; calls on different models may run concurrently. Host services marked
+ *                [model] may also be called from model_create, for the model being created.
  *      [worker]  a host CPU worker thread running a parallel_for task.
  *      [any]     any thread, at any time, concurrently.
  *  - Ownership, in parentheses on each pointer: (borrowed until X) means the callee reads it until X and must copy
@@ -194,7 +195,8 @@ typedef struct px_tensor {
     uint64_t bytes;             /**< size of data in bytes; equals product(shape) * sizeof(dtype) */
 } px_tensor;
 
-/** One catalog option: a key and its value rendered as text ("4096", "true", "f16"). */
+/** One catalog option: a key and its value rendered as text ("4096", "true", "f16"). Frozen for ABI 1.x: it has
+ *  no header, and arrays of it have no stride. */
 typedef struct px_option {
     const char *key;   /**< (borrowed, see px_model_desc) */
     const char *value; /**< (borrowed, see px_model_desc) */
@@ -333,7 +335,8 @@ typedef struct px_host {
 
     /** Describe a stream. [any] */
     px_status (*stream_info)(const struct px_host *host, px_stream *stream, px_stream_info *out_info);
-    /** Wait until everything enqueued on `stream` so far has completed. Only for load-time use in model_create. [model] */
+    /** Wait until everything enqueued on `stream` so far has completed. Only at the end of model_create, on its
+     *  load_stream. [model] */
     px_status (*stream_synchronize)(const struct px_host *host, px_stream *stream);
     /** Create an event owned by `scope`. [any] */
     px_status (*event_create)(const struct px_host *host, px_scope *scope,
@@ -360,20 +363,24 @@ typedef struct px_host {
                                 const px_kernel_source *source,
                                 px_module **out_module /* (owned by plugin until module_free) */);
     /** Look up a kernel (extern "C" name) in a module. The function lives as long as its module. [any] */
-    px_status (*module_function)(const struct px_host *host, px_module *module, const char *name,
+    px_status (*module_function)(const struct px_host *host, px_module *module,
+                                 const char *name /* (borrowed during the call) */,
                                  px_function **out_function);
     /** Release a module and its functions. NULL is ignored. [control] or [model] */
     void (*module_free)(const struct px_host *host, px_module *module);
     /** Enqueue a kernel. args: array of pointers to each argument value (cuLaunchKernel convention), borrowed
      *  during the call. [model] */
     px_status (*launch)(const struct px_host *host, px_stream *stream, px_function *function,
-                        const px_launch *config, void **args);
+                        const px_launch *config /* (borrowed during the call) */,
+                        void **args /* (borrowed during the call) */);
 
     /* -- request sinks ---------------------------------------------------------------------------------------------- */
 
     /** Nonzero once the request should stop (client gone, stop string, deadline). Cheap; poll it. [any] */
     int32_t (*is_cancelled)(const struct px_host *host, px_sink *sink);
-    /** Emit sampled tokens. [model] */
+    /** Emit sampled tokens. All emit functions fail only with PX_ERR_INVALID_ARGUMENT (malformed output, unknown
+     *  sink, or anything after FINAL) or PX_ERR_OUT_OF_MEMORY; their struct argument is borrowed during the call.
+     *  [model] */
     px_status (*emit_tokens)(const struct px_host *host, px_sink *sink, const px_tokens_out *tokens);
     /** Emit a tensor (logits, embedding, image, frame). [model] */
     px_status (*emit_tensor)(const struct px_host *host, px_sink *sink, const px_tensor_out *tensor);
@@ -409,7 +416,7 @@ typedef struct px_entry {
 
     /** Create the plugin instance. `host` lives until deinit returns. After deinit, init may be called again.
      *  At most one instance lives at a time. [control] */
-    px_status (*init)(const px_host *host, const px_init_args *args,
+    px_status (*init)(const px_host *host, const px_init_args *args /* (borrowed during init) */,
                       px_plugin **out_plugin /* (owned by plugin until deinit) */);
     /** Destroy the instance: every model was destroyed before; free all plugin-level host allocations. [control] */
     void (*deinit)(px_plugin *plugin);
@@ -450,7 +457,7 @@ typedef struct px_model_info {
     uint32_t vocab_size;
     uint32_t context_length;     /**< maximum positions per sequence */
     uint32_t max_batch_tokens;   /**< maximum sum of n_tokens over the items of one step */
-    uint32_t max_batch_items;    /**< maximum items in one step */
+    uint32_t max_batch_items;    /**< maximum items in one step (every kind; 0 is read as 1 for image and video) */
     uint32_t kv_page_tokens;     /**< tokens per KV page (0 = the model keeps no KV) */
     uint32_t embedding_size;     /**< length of PX_OUT_EMBEDDING vectors, 0 if none */
     uint64_t kv_page_bytes;      /**< bytes of one KV page, all layers, K and V */
@@ -544,11 +551,13 @@ typedef struct px_step_item {
     /* token models */
     uint32_t pos;                /**< position of tokens[0]; pos 0 restarts the sequence (recompute after preemption) */
     uint32_t n_tokens;           /**< tokens to process now: a prefill chunk, or 1 on decode; 0 = just poll */
-    const int32_t *tokens;       /**< (borrowed during the step) [n_tokens] */
+    uint32_t reserved0;          /**< explicit padding; 0 */
+    const int32_t *tokens;       /**< (borrowed until step_finish returns) [n_tokens] */
     uint32_t n_kv_pages;         /**< pages covering positions [0, pos + n_tokens) */
-    const uint32_t *kv_pages;    /**< (borrowed during the step) [n_kv_pages] page indices into px_step.kv */
-    const uint32_t *allowed;     /**< (borrowed during the step; may be NULL) bitset [ceil(vocab/32)] of tokens the
-                                      sample may take (constrained output); NULL = all */
+    uint32_t reserved1;          /**< explicit padding; 0 */
+    const uint32_t *kv_pages;    /**< (borrowed until step_finish returns) [n_kv_pages] page indices into px_step.kv */
+    const uint32_t *allowed;     /**< (borrowed until step_finish returns; may be NULL) bitset [ceil(vocab/32)] of
+                                      tokens the sample may take (constrained output); NULL = all */
     /* image and video models */
     uint32_t units;              /**< denoise steps (or slices of one) to run now; 0 = just poll */
     uint32_t reserved;
@@ -562,7 +571,8 @@ typedef struct px_step {
     const px_step_item *items;   /**< (borrowed until step_finish returns) [n_items] */
     uint32_t n_items;
     uint32_t item_stride;        /**< sizeof(px_step_item) as the host compiled it: step through items with it */
-    px_buffer *kv;               /**< (owned by host) the model's KV arena, n_kv_pages pages of kv_page_bytes, or NULL */
+    px_buffer *kv;               /**< (owned by host, lives as long as the model; contents persist between steps)
+                                      the model's KV arena, n_kv_pages pages of kv_page_bytes, or NULL */
     uint32_t n_kv_pages;
     uint32_t reserved;
 } px_step;

@@ -132,7 +132,7 @@ public final class PluginChecker {
     private func expectRefusal(_ instance: PluginInstance, _ name: String, id: String, paths: [String], options: [(String, String)]) {
         do {
             let model = try LoadedModel.load(plugin: instance, id: id, paths: paths, options: options, stream: stream, kvPages: 16)
-            model.unload()
+            model.unload(on: stream)
             report.fail(name, "model_create succeeded")
         } catch {
             noteMessage(error)
@@ -162,7 +162,7 @@ public final class PluginChecker {
         let info = model.info
         report.pass("model loads", "\(KindNames.name(info.kind)) '\(info.architecture)' in \(FixedPoint.format(seconds, 2)) s")
         checkRequests(model)
-        let leaks = model.unload()
+        let leaks = model.unload(on: stream)
         report.expect("model_destroy releases every allocation", problems: leaks.map { "still live: \($0)" })
     }
 

@@ -70,9 +70,6 @@ enum HostTable {
                 guard d.residency <= UInt32(PX_RESIDENCY_STAGING) else {
                     throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "mem_alloc '\(label)': unknown residency \(d.residency)")
                 }
-                guard d.memory != UInt32(PX_MEMORY_DEVICE) else {
-                    throw ServiceFailure(PX_ERR_UNSUPPORTED, "mem_alloc '\(label)': device memory needs a CUDA device; this model runs on the CPU")
-                }
                 let buffer = try services.memory.allocate(scope: scope, label: label, memory: d.memory, residency: d.residency,
                                                           bytes: d.bytes, alignment: d.alignment)
                 scope.retain(buffer, as: buffer.summary)

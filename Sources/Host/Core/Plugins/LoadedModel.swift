@@ -16,6 +16,7 @@ public final class LoadedModel: @unchecked Sendable {
     private let kv: KVArena?
     private let modelLock = Mutex<Void>(())
     private var stepNumber: UInt64 = 0
+    private var liveRequests: [ObjectIdentifier: ModelRequest] = [:]
     private var isUnloaded = false
 
     private init(id: String, plugin: PluginInstance, info: ModelInfo, api: ModelAPI, handle: OpaquePointer,
@@ -117,57 +118,70 @@ public final class LoadedModel: @unchecked Sendable {
                 services.unregister(sink: sinkHandle)
                 throw PluginError(status: Int32(PX_ERR_INTERNAL), message: "request_create returned PX_OK but no request handle", call: "request_create")
             }
-            return ModelRequest(id: requestID, sink: sink, input: input, handle: out, sinkHandle: sinkHandle, arena: arena, model: self)
+            let request = ModelRequest(id: requestID, sink: sink, input: input, handle: out, sinkHandle: sinkHandle, arena: arena, model: self)
+            liveRequests[ObjectIdentifier(request)] = request
+            return request
         }
     }
 
     /// Destroys a request (after its FINAL, or after a failed step ended it).
     public func destroy(_ request: ModelRequest) {
-        modelLock.withLock { _ in
-            guard !request.isDestroyed else { return }
-            api.table.pointee.request_destroy!(handle, request.handle)
-            request.isDestroyed = true
-            plugin.services.unregister(sink: request.sinkHandle)
-        }
+        modelLock.withLock { _ in destroyLocked(request) }
+    }
+
+    private func destroyLocked(_ request: ModelRequest) {
+        guard !request.isDestroyed else { return }
+        api.table.pointee.request_destroy!(handle, request.handle)
+        request.isDestroyed = true
+        liveRequests[ObjectIdentifier(request)] = nil
+        plugin.services.unregister(sink: request.sinkHandle)
     }
 
     /// Runs one step over `items` on `stream`, then step_finish. A failed step ends the batch's unfinished
     /// requests with the error (FINAL by the host) and rethrows it.
     public func step(_ items: [StepItem], on stream: CPUStream) throws(PluginError) {
-        try modelLock.withLock { _ throws(PluginError) in
-            precondition(!isUnloaded, "step on an unloaded model")
-            precondition(items.allSatisfy { !$0.request.isDestroyed && $0.request.model === self }, "step item of another model or a destroyed request")
-            stepNumber += 1
-            let arena = CArena()
-            let cItems = items.map { $0.cStruct(in: arena) }
-            var step = px_step()
-            step.header = px_header(size: UInt32(MemoryLayout<px_step>.size), version: 1)
-            step.number = stepNumber
-            step.stream = plugin.services.handle(for: stream)
-            step.items = UnsafePointer(arena.array(cItems))
-            step.n_items = UInt32(cItems.count)
-            step.item_stride = UInt32(MemoryLayout<px_step_item>.stride)
-            step.kv = kv?.handle
-            step.n_kv_pages = kv?.pages ?? 0
-            let table = api.table.pointee
-            let handle = self.handle
-            do throws(PluginError) {
-                try BoundaryCall.check("step") { table.step!(handle, &step) }
-                if let finish = table.step_finish {
-                    try BoundaryCall.check("step_finish") { finish(handle, &step) }
-                }
-            } catch {
-                for item in items { item.request.sink.endByHost(status: error.status, message: error.message) }
-                throw error
+        try modelLock.withLock { _ throws(PluginError) in try stepLocked(items, on: stream) }
+    }
+
+    private func stepLocked(_ items: [StepItem], on stream: CPUStream) throws(PluginError) {
+        precondition(!isUnloaded, "step on an unloaded model")
+        precondition(items.allSatisfy { !$0.request.isDestroyed && $0.request.model === self }, "step item of another model or a destroyed request")
+        stepNumber += 1
+        let arena = CArena()
+        let cItems = items.map { $0.cStruct(in: arena) }
+        var step = px_step()
+        step.header = px_header(size: UInt32(MemoryLayout<px_step>.size), version: 1)
+        step.number = stepNumber
+        step.stream = plugin.services.handle(for: stream)
+        step.items = UnsafePointer(arena.array(cItems))
+        step.n_items = UInt32(cItems.count)
+        step.item_stride = UInt32(MemoryLayout<px_step_item>.stride)
+        step.kv = kv?.handle
+        step.n_kv_pages = kv?.pages ?? 0
+        let table = api.table.pointee
+        let handle = self.handle
+        do throws(PluginError) {
+            try BoundaryCall.check("step") { table.step!(handle, &step) }
+            if let finish = table.step_finish {
+                try BoundaryCall.check("step_finish") { finish(handle, &step) }
             }
+        } catch {
+            for item in items { item.request.sink.endByHost(status: error.status, message: error.message) }
+            throw error
         }
     }
 
-    /// Destroys the model and frees its KV arena; returns what the model's scope still held (leaks).
+    /// Destroys the model and frees its KV arena; returns what the model's scope still held (leaks). Requests still
+    /// live are cancelled and stepped once more (so each gets its FINAL), then destroyed.
     @discardableResult
-    public func unload() -> [String] {
+    public func unload(on stream: CPUStream) -> [String] {
         modelLock.withLock { _ in
             guard !isUnloaded else { return [] }
+            let remaining = Array(liveRequests.values)
+            remaining.forEach { $0.sink.cancel() }
+            let polls = remaining.filter { $0.sink.finalOutput == nil }.map { StepItem(request: $0) }
+            if !polls.isEmpty { try? stepLocked(polls, on: stream) }
+            remaining.forEach { destroyLocked($0) }
             isUnloaded = true
             api.table.pointee.model_destroy!(handle)
             kv?.release(services: plugin.services)

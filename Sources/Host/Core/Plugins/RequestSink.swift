@@ -1,3 +1,4 @@
+import PluginABI
 import Synchronization
 
 /// Tokens a plugin sampled for a request.
@@ -120,6 +121,6 @@ public final class RequestSink: Sendable {
     /// Ends the request from the host's side (a failed step) if the plugin has not ended it.
     func endByHost(status: Int32, message: String) {
         guard finalOutput == nil else { return }
-        emit(.final(FinalOutput(reason: 3, status: status, message: message, byHost: true)))
+        emit(.final(FinalOutput(reason: UInt32(PX_FINISH_ERROR), status: status, message: message, byHost: true)))
     }
 }

@@ -28,11 +28,12 @@ public final class HostMemory: Sendable {
     /// Bytes currently allocated of one memory kind.
     public func bytesInUse(memory: UInt32) -> UInt64 { inUse.withLock { $0[memory] ?? 0 } }
 
-    /// Allocates `bytes` of host or pinned host memory. On a CPU-only host, pinned memory is ordinary host memory.
+    /// Allocates `bytes` of host memory. Pinned memory is ordinary host memory on a host without CUDA, and so is
+    /// device memory of a model whose device is the CPU.
     func allocate(scope: HostScope, label: String, memory: UInt32, residency: UInt32, bytes: UInt64,
                   alignment: UInt32) throws(ServiceFailure) -> HostBuffer {
-        guard memory == UInt32(PX_MEMORY_HOST) || memory == UInt32(PX_MEMORY_PINNED_HOST) else {
-            throw ServiceFailure(PX_ERR_UNSUPPORTED, "memory kind \(MemoryNames.memory(memory)) is not available on this host")
+        guard memory <= UInt32(PX_MEMORY_DEVICE) else {
+            throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "memory kind \(MemoryNames.memory(memory)) cannot be allocated (files are mapped with mem_map_file)")
         }
         let align = alignment == 0 ? 256 : Int(alignment)
         guard align & (align - 1) == 0, align <= 1 << 21 else {
@@ -84,6 +85,7 @@ public final class HostMemory: Sendable {
         let budget = budgetBytes
         let granted = inUse.withLock { usage -> Bool in
             let hostBytes = (usage[UInt32(PX_MEMORY_HOST)] ?? 0) + (usage[UInt32(PX_MEMORY_PINNED_HOST)] ?? 0)
+                + (usage[UInt32(PX_MEMORY_DEVICE)] ?? 0)
             guard bytes <= budget, hostBytes <= budget - bytes else { return false }
             usage[memory, default: 0] += bytes
             return true

@@ -1,22 +1,24 @@
 import Glibc
 
-/// Runs this executable again as a child and streams its standard output line by line, so that a plugin that
-/// crashes or hangs takes down only the child.
-struct ChildProcess {
+/// Runs a program as a child and streams its standard output line by line (`plugin check` re-runs itself this
+/// way, so that a plugin that crashes or hangs takes down only the child).
+public struct ChildProcess {
     /// How the child ended.
-    enum Ending: Equatable {
+    public enum Ending: Equatable, Sendable {
         case exited(Int32)
         case signalled(Int32)
         case timedOut
     }
 
     /// Spawns `arguments` (argv[0] included) and calls `onLine` for each line of its stdout.
-    static func run(_ arguments: [String], timeoutSeconds: Int, onLine: (String) -> Void) -> Ending {
+    public static func run(_ arguments: [String], timeoutSeconds: Int, mergeStandardError: Bool = false,
+                           onLine: (String) -> Void) -> Ending {
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else { return .exited(127) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+        if mergeStandardError { posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2) }
         posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
         defer { posix_spawn_file_actions_destroy(&actions) }
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
@@ -64,9 +66,5 @@ struct ChildProcess {
 
 /// Monotonic seconds, for deadlines.
 enum MonotonicSeconds {
-    static func now() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-    }
+    static func now() -> Double { Double(MonotonicClock.nanoseconds()) / 1e9 }
 }

@@ -1,0 +1,57 @@
+# Plexus: the one build command is `make` (host + every plugin); `make test` runs every test.
+SWIFT ?= swift
+CC ?= cc
+CONFIG ?= debug
+SWIFT_FLAGS ?= -c $(CONFIG)
+PLUGIN_CFLAGS ?= -std=c11 -O3 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror -ISources/PluginABI/include
+PLUGIN_LIBS ?= -lm
+
+PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard Plugins/*/*.c))))
+PLUGIN_NAMES := $(sort $(PLUGIN_NAMES))
+PLUGIN_DIR := .build/plugins
+PLUGIN_FILES := $(foreach name,$(PLUGIN_NAMES),$(PLUGIN_DIR)/libplexus-$(name).so)
+
+.PHONY: all build host plugins test check-plugins release clean
+.SECONDEXPANSION:
+
+all: build
+
+build: host plugins
+
+host:
+	$(SWIFT) build $(SWIFT_FLAGS)
+
+# Plugins are plain C shared libraries built by the C compiler, never by SwiftPM (a SwiftPM .dynamic product
+# links libswiftCore). They are also copied beside the executable, where the host finds them by default.
+plugins: $(PLUGIN_FILES)
+	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path) && mkdir -p $$bin/plugins && \
+	  for f in $(PLUGIN_FILES); do cp $$f $$bin/plugins/; done
+
+$(PLUGIN_DIR)/libplexus-%.so: $$(wildcard Plugins/$$*/*.c) $$(wildcard Plugins/$$*/*.h) Sources/PluginABI/include/plexus_plugin.h
+	@mkdir -p $(PLUGIN_DIR)
+	$(CC) $(PLUGIN_CFLAGS) -IPlugins/$* -o $@ $(wildcard Plugins/$*/*.c) $(PLUGIN_LIBS)
+
+
+# Every test: Swift tests (unit, loader and checker against the fixture plugins, CLI end to end), then the
+# contract checker and the no-Swift-runtime check on every plugin the project builds.
+test: build
+	$(SWIFT) test $(SWIFT_FLAGS)
+	$(MAKE) --no-print-directory check-plugins
+
+check-plugins: build
+	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path); status=0; \
+	for f in $(PLUGIN_FILES); do \
+	  if ldd $$f | grep -q libswift; then echo "FAIL $$f depends on the Swift runtime"; status=1; fi; \
+	  echo "== plexus plugin check $$f"; $$bin/plexus plugin check $$f || status=1; \
+	done; \
+	[ -n "$(PLUGIN_FILES)" ] || echo "no plugins under Plugins/ yet: nothing to check"; \
+	exit $$status
+
+# What the GPU machine runs: a static binary (no Swift runtime needed there) plus the plugins.
+release:
+	$(SWIFT) build -c release --static-swift-stdlib
+	$(MAKE) --no-print-directory plugins CONFIG=release
+
+clean:
+	rm -rf .build/plugins
+	$(SWIFT) package clean
