@@ -6,12 +6,14 @@ SWIFT_FLAGS ?= -c $(CONFIG)
 PLUGIN_CFLAGS ?= -std=c11 -O3 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror -ISources/PluginABI/include
 PLUGIN_LIBS ?= -lm
 
-PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard Plugins/*/*.c))))
-PLUGIN_NAMES := $(sort $(PLUGIN_NAMES))
+# A plugin is a folder Plugins/<name>/ whose entry.c defines plexus_plugin_entry; every .c below the folder is
+# linked into it. A folder without entry.c is work in progress: its C tests run, but no .so is built.
+PLUGIN_NAMES := $(sort $(patsubst Plugins/%/entry.c,%,$(wildcard Plugins/*/entry.c)))
+plugin_sources = $(shell find Plugins/$(1) -name '*.c' | sort)
 PLUGIN_DIR := .build/plugins
 PLUGIN_FILES := $(foreach name,$(PLUGIN_NAMES),$(PLUGIN_DIR)/libplexus-$(name).so)
 
-.PHONY: all build host plugins test check-plugins release clean
+.PHONY: all build host plugins test check-plugins plugin-tests release clean
 .SECONDEXPANSION:
 
 all: build
@@ -27,16 +29,28 @@ plugins: $(PLUGIN_FILES)
 	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path) && mkdir -p $$bin/plugins && \
 	  for f in $(PLUGIN_FILES); do cp $$f $$bin/plugins/; done
 
-$(PLUGIN_DIR)/libplexus-%.so: $$(wildcard Plugins/$$*/*.c) $$(wildcard Plugins/$$*/*.h) Sources/PluginABI/include/plexus_plugin.h
+$(PLUGIN_DIR)/libplexus-%.so: $$(shell find Plugins/$$* -name '*.[ch]') Sources/PluginABI/include/plexus_plugin.h
 	@mkdir -p $(PLUGIN_DIR)
-	$(CC) $(PLUGIN_CFLAGS) -IPlugins/$* -o $@ $(wildcard Plugins/$*/*.c) $(PLUGIN_LIBS)
+	$(CC) $(PLUGIN_CFLAGS) -IPlugins/$* -o $@ $(call plugin_sources,$*) $(PLUGIN_LIBS)
 
 
 # Every test: Swift tests (unit, loader and checker against the fixture plugins, CLI end to end), then the
 # contract checker and the no-Swift-runtime check on every plugin the project builds.
 test: build
 	$(SWIFT) test $(SWIFT_FLAGS)
+	$(MAKE) --no-print-directory plugin-tests
 	$(MAKE) --no-print-directory check-plugins
+
+# C tests of plugin internals: Tests/Plugins/<name>/test_*.c, each linked with every .c of Plugins/<name> and run
+# under AddressSanitizer and UndefinedBehaviorSanitizer (so an out-of-bounds read fails the test).
+TEST_CFLAGS ?= -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
+  -ISources/PluginABI/include
+plugin-tests:
+	@status=0; for t in $(sort $(wildcard Tests/Plugins/*/test_*.c)); do \
+	  name=$$(basename $$(dirname $$t)); exe=.build/plugin-tests/$$name/$$(basename $$t .c); mkdir -p $$(dirname $$exe); \
+	  $(CC) $(TEST_CFLAGS) -IPlugins/$$name -o $$exe $$t $$(find Plugins/$$name -name '*.c' | sort) -lm || { status=1; continue; }; \
+	  echo "== $$t"; (cd Tests/Plugins/$$name && ../../../$$exe) || status=1; \
+	done; exit $$status
 
 check-plugins: build
 	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path); status=0; \
