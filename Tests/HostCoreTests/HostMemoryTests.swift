@@ -10,7 +10,7 @@ import Testing
         let memory = HostMemory(budgetBytes: 1 << 20)
         let buffer = try memory.allocate(scope: scope, label: "a", memory: UInt32(PX_MEMORY_HOST),
                                          residency: UInt32(PX_RESIDENCY_ACTIVATIONS), bytes: 1000, alignment: 4096)
-        #expect(UInt(bitPattern: buffer.data) % 4096 == 0)
+        #expect(UInt(bitPattern: buffer.hostAddress!) % 4096 == 0)
         #expect(memory.bytesInUse(memory: UInt32(PX_MEMORY_HOST)) == 1000)
         memory.account(released: buffer)
         #expect(memory.bytesInUse(memory: UInt32(PX_MEMORY_HOST)) == 0)
@@ -42,7 +42,7 @@ import Testing
         let memory = HostMemory()
         let mapped = try memory.mapFile(scope: scope, path: path, offset: 10, bytes: 0)
         #expect(mapped.bytes == 6)
-        #expect(String(decoding: UnsafeRawBufferPointer(start: mapped.data, count: 6), as: UTF8.self) == "abcdef")
+        #expect(String(decoding: UnsafeRawBufferPointer(start: mapped.hostAddress, count: 6), as: UTF8.self) == "abcdef")
         #expect(throws: ServiceFailure.self) { try memory.mapFile(scope: scope, path: path, offset: 10, bytes: 7) }
         #expect(throws: ServiceFailure.self) { try memory.mapFile(scope: scope, path: path, offset: 17, bytes: 0) }
         #expect(throws: ServiceFailure.self) { try memory.mapFile(scope: scope, path: path + ".missing", offset: 0, bytes: 0) }

@@ -10,7 +10,7 @@ public final class PluginChecker {
     let report: CheckReport
     private let memory = HostMemory()
     private let cpu: CPUDevice
-    private let stream: CPUStream
+    private let stream: DeviceStream
     /// What the plugin logged during the checks.
     public let log = LogBuffer()
     private var errorsWithoutMessage: [String] = []

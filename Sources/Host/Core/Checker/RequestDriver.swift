@@ -14,11 +14,11 @@ struct DrivenRequest {
 /// get one unit per step. Optionally cancels every request after a number of steps.
 struct RequestDriver {
     let model: LoadedModel
-    let stream: CPUStream
+    let stream: DeviceStream
     private var freePages: [UInt32]
     private var nextID: UInt64 = 1
 
-    init(model: LoadedModel, stream: CPUStream) {
+    init(model: LoadedModel, stream: DeviceStream) {
         self.model = model
         self.stream = stream
         freePages = Array((0..<model.kvPageCount).reversed())

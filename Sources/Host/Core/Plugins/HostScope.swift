@@ -4,9 +4,14 @@ import Synchronization
 public final class HostScope: Sendable {
     /// Who owns the scope, for logs: "plugin org.plexus.llm" or "model smollm2".
     public let name: String
+    /// The GPU the scope's device memory comes from; nil when its device is the CPU.
+    public let device: CUDADevice?
     private let live = Mutex<[ObjectIdentifier: String]>([:])
 
-    init(name: String) { self.name = name }
+    init(name: String, device: CUDADevice? = nil) {
+        self.name = name
+        self.device = device
+    }
 
     /// Records a live object with a description such as "buffer 'kv' (4096 bytes, KV)".
     func retain(_ object: AnyObject, as description: String) {

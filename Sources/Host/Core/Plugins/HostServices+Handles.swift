@@ -11,8 +11,16 @@ extension HostServices {
         try resolve(buffers.lookup(handle), handle, "buffer", call)
     }
 
-    func stream(_ handle: OpaquePointer?, _ call: String) throws(ServiceFailure) -> CPUStream {
+    func stream(_ handle: OpaquePointer?, _ call: String) throws(ServiceFailure) -> DeviceStream {
         try resolve(streams.lookup(handle), handle, "stream", call)
+    }
+
+    func module(_ handle: OpaquePointer?, _ call: String) throws(ServiceFailure) -> KernelModule {
+        try resolve(modules.lookup(handle), handle, "module", call)
+    }
+
+    func function(_ handle: OpaquePointer?, _ call: String) throws(ServiceFailure) -> KernelFunction {
+        try resolve(functions.lookup(handle), handle, "function", call)
     }
 
     func event(_ handle: OpaquePointer?, _ call: String) throws(ServiceFailure) -> HostEvent {

@@ -24,7 +24,9 @@ public final class HostServices: Sendable {
     let scopes = HandleRegistry<HostScope>()
     let buffers = HandleRegistry<HostBuffer>()
     let events = HandleRegistry<HostEvent>()
-    let streams = HandleRegistry<CPUStream>()
+    let streams = HandleRegistry<DeviceStream>()
+    let modules = HandleRegistry<KernelModule>()
+    let functions = HandleRegistry<KernelFunction>()
     let sinks = HandleRegistry<RequestSink>()
     private let streamHandles = Mutex<[ObjectIdentifier: UInt]>([:])
     private let violationLog = Mutex<[String]>([])
@@ -56,9 +58,9 @@ public final class HostServices: Sendable {
 
     // MARK: - Scopes, streams, sinks (used by the bridge)
 
-    /// Opens a scope and returns it with its handle.
-    func openScope(name: String) -> (HostScope, OpaquePointer) {
-        let scope = HostScope(name: name)
+    /// Opens a scope (whose device memory comes from `device`, or the host for nil) and returns it with its handle.
+    func openScope(name: String, device: CUDADevice? = nil) -> (HostScope, OpaquePointer) {
+        let scope = HostScope(name: name, device: device)
         return (scope, scopes.insert(scope))
     }
 
@@ -66,7 +68,7 @@ public final class HostServices: Sendable {
     func closeScope(_ handle: OpaquePointer) { _ = scopes.remove(handle) }
 
     /// The handle of a stream, registered on first use.
-    func handle(for stream: CPUStream) -> OpaquePointer {
+    func handle(for stream: DeviceStream) -> OpaquePointer {
         streamHandles.withLock { handles in
             if let known = handles[ObjectIdentifier(stream)] { return OpaquePointer(bitPattern: known)! }
             let handle = streams.insert(stream)

@@ -100,34 +100,34 @@ enum HostTable {
                 guard let out, out.pointee.header.size >= UInt32(MemoryLayout<px_buffer_view>.size) else {
                     throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "mem_address: px_buffer_view is NULL or its header.size is too small")
                 }
-                out.pointee.host = buffer.data
-                out.pointee.device = 0
+                out.pointee.host = buffer.hostAddress
+                out.pointee.device = buffer.deviceAddress ?? 0
                 out.pointee.bytes = buffer.bytes
                 out.pointee.memory = buffer.memory
             }
         }
         host.mem_write = { host, stream, dst, offset, src, bytes in
             HostTable.serve(host) { services throws(ServiceFailure) in
-                _ = try services.stream(stream, "mem_write")
+                let stream = try services.stream(stream, "mem_write")
                 let buffer = try services.writableRange(dst, offset: offset, bytes: bytes, "mem_write")
                 guard let src else { throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "mem_write: NULL source") }
-                memcpy(buffer.data + Int(offset), src, Int(bytes))
+                try stream.write(buffer, offset: offset, from: src, bytes: bytes)
             }
         }
         host.mem_read = { host, stream, dst, src, offset, bytes in
             HostTable.serve(host) { services throws(ServiceFailure) in
-                _ = try services.stream(stream, "mem_read")
+                let stream = try services.stream(stream, "mem_read")
                 let buffer = try services.range(src, offset: offset, bytes: bytes, "mem_read")
                 guard let dst else { throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "mem_read: NULL destination") }
-                memcpy(dst, buffer.data + Int(offset), Int(bytes))
+                try stream.read(into: dst, from: buffer, offset: offset, bytes: bytes)
             }
         }
         host.mem_copy = { host, stream, dst, dstOffset, src, srcOffset, bytes in
             HostTable.serve(host) { services throws(ServiceFailure) in
-                _ = try services.stream(stream, "mem_copy")
+                let stream = try services.stream(stream, "mem_copy")
                 let target = try services.writableRange(dst, offset: dstOffset, bytes: bytes, "mem_copy")
                 let source = try services.range(src, offset: srcOffset, bytes: bytes, "mem_copy")
-                memmove(target.data + Int(dstOffset), source.data + Int(srcOffset), Int(bytes))
+                try stream.copy(to: target, at: dstOffset, from: source, at: srcOffset, bytes: bytes)
             }
         }
     }
@@ -141,16 +141,16 @@ enum HostTable {
                 guard let out, out.pointee.header.size >= UInt32(MemoryLayout<px_stream_info>.size) else {
                     throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "stream_info: px_stream_info is NULL or its header.size is too small")
                 }
-                out.pointee.device = UInt32(PX_DEVICE_CPU)
-                out.pointee.device_index = 0
-                out.pointee.cpu_workers = UInt32(stream.device.pool.count)
+                out.pointee.device = stream.deviceKind
+                out.pointee.device_index = stream.deviceIndex
+                out.pointee.cpu_workers = UInt32(stream.pool.count)
                 out.pointee.priority = stream.priority
-                out.pointee.native = nil
-                out.pointee.arch = 0
+                out.pointee.native = stream.nativeHandle
+                out.pointee.arch = stream.architecture
             }
         }
         host.stream_synchronize = { host, stream in
-            HostTable.serve(host) { services throws(ServiceFailure) in _ = try services.stream(stream, "stream_synchronize") }
+            HostTable.serve(host) { services throws(ServiceFailure) in try services.stream(stream, "stream_synchronize").synchronizeAll() }
         }
         host.event_create = { host, scope, out in
             HostTable.serve(host) { services throws(ServiceFailure) in
@@ -162,24 +162,20 @@ enum HostTable {
         }
         host.event_record = { host, event, stream in
             HostTable.serve(host) { services throws(ServiceFailure) in
-                _ = try services.stream(stream, "event_record")
-                try services.event(event, "event_record").record()
+                try services.stream(stream, "event_record").record(try services.event(event, "event_record"))
             }
         }
         host.event_wait = { host, stream, event in
             HostTable.serve(host) { services throws(ServiceFailure) in
-                _ = try services.stream(stream, "event_wait")
-                _ = try services.event(event, "event_wait")
+                try services.stream(stream, "event_wait").wait(for: try services.event(event, "event_wait"))
             }
         }
         host.event_elapsed_ms = { host, start, end, out in
             HostTable.serve(host) { services throws(ServiceFailure) in
-                guard let from = try services.event(start, "event_elapsed_ms").nanoseconds,
-                      let to = try services.event(end, "event_elapsed_ms").nanoseconds else {
-                    throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "event_elapsed_ms: an event was never recorded")
-                }
+                let elapsed = try HostEvent.elapsed(from: try services.event(start, "event_elapsed_ms"),
+                                                    to: try services.event(end, "event_elapsed_ms"))
                 guard let out else { throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "event_elapsed_ms: NULL out-parameter") }
-                out.pointee = (Double(to) - Double(from)) / 1e6
+                out.pointee = elapsed
             }
         }
         host.event_destroy = { host, handle in
@@ -194,7 +190,7 @@ enum HostTable {
             HostTable.serve(host) { services throws(ServiceFailure) in
                 let stream = try services.stream(stream, "parallel_for")
                 guard let fn else { throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "parallel_for: NULL task function") }
-                stream.device.pool.parallelFor(Int(n)) { index, worker in
+                stream.pool.parallelFor(Int(n)) { index, worker in
                     px_shim_run_task(fn, context, UInt32(index), UInt32(worker))
                 }
             }
@@ -204,23 +200,57 @@ enum HostTable {
     // MARK: - Device code
 
     private static func installKernels(_ host: inout px_host) {
-        host.module_compile = { host, _, _, _, _ in
-            HostTable.serve(host) { _ throws(ServiceFailure) in throw HostTable.noCUDA("module_compile") }
+        host.module_compile = { host, scope, stream, source, out in
+            HostTable.serve(host) { services throws(ServiceFailure) in
+                let scope = try services.scope(scope, "module_compile")
+                let stream = try services.stream(stream, "module_compile")
+                guard let source, source.pointee.header.size >= UInt32(MemoryLayout<px_kernel_source>.size),
+                      let text = source.pointee.source else {
+                    throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "module_compile: px_kernel_source is NULL, too small, or has no source")
+                }
+                let c = source.pointee
+                let options = (0..<Int(c.n_options)).compactMap { index in c.options?[index].map { String(cString: $0) } }
+                let name = c.name.map { String(cString: $0) } ?? "kernel.cu"
+                let module = try stream.compile(KernelSourceText(name: name, source: String(cString: text), options: options))
+                scope.retain(module, as: "module '\(name)'")
+                try HostTable.store(services.modules.insert(module), into: out, "module_compile")
+            }
         }
-        host.module_function = { host, _, _, _ in
-            HostTable.serve(host) { _ throws(ServiceFailure) in throw HostTable.noCUDA("module_function") }
+        host.module_function = { host, module, name, out in
+            HostTable.serve(host) { services throws(ServiceFailure) in
+                let module = try services.module(module, "module_function")
+                guard let name else { throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "module_function: NULL name") }
+                let kernel = String(cString: name)
+                do throws(CUDAError) {
+                    let function = try module.function(named: kernel)
+                    guard let out else { throw CUDAError(call: "module_function", code: -1, message: "NULL out-parameter") }
+                    out.pointee = services.functions.insert(function)
+                } catch {
+                    throw ServiceFailure(PX_ERR_NOT_FOUND, "module_function: \(error.description)")
+                }
+            }
         }
         host.module_free = { host, handle in
-            guard let services = HostServices.from(host), handle != nil else { return }
-            services.recordViolation("module_free of a module handle the host never created")
+            guard let services = HostServices.from(host), let handle else { return }
+            guard let module = services.modules.remove(handle) else {
+                services.recordViolation("module_free of a module handle that is unknown or already freed")
+                return
+            }
+            for function in services.functions.filter({ $0.module === module }) {
+                _ = services.functions.remove(OpaquePointer(Unmanaged.passUnretained(function).toOpaque()))
+            }
+            for scope in services.scopes.filter({ _ in true }) { scope.release(module) }
         }
-        host.launch = { host, _, _, _, _ in
-            HostTable.serve(host) { _ throws(ServiceFailure) in throw HostTable.noCUDA("launch") }
+        host.launch = { host, stream, function, config, args in
+            HostTable.serve(host) { services throws(ServiceFailure) in
+                let stream = try services.stream(stream, "launch")
+                let function = try services.function(function, "launch")
+                guard let config, config.pointee.header.size >= UInt32(MemoryLayout<px_launch>.size) else {
+                    throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "launch: px_launch is NULL or too small")
+                }
+                try stream.launch(function, config: config.pointee, arguments: args)
+            }
         }
-    }
-
-    static func noCUDA(_ call: String) -> ServiceFailure {
-        ServiceFailure(PX_ERR_UNSUPPORTED, "\(call): no CUDA device in this process; device code needs libcuda and NVRTC")
     }
 
     // MARK: - Sinks

@@ -34,10 +34,10 @@ public final class LoadedModel: @unchecked Sendable {
     /// Loads a model: model_create with borrowed paths and options, then model_info, checked. `kvPages` sizes the
     /// host's KV arena for token models.
     public static func load(plugin: PluginInstance, id: String, paths: [String], options: [(String, String)],
-                            stream: CPUStream, kvPages: UInt32) throws(PluginError) -> LoadedModel {
+                            stream: DeviceStream, kvPages: UInt32) throws(PluginError) -> LoadedModel {
         let api = try plugin.modelAPI()
         let services = plugin.services
-        let scope = services.openScope(name: "model \(id)")
+        let scope = services.openScope(name: "model \(id)", device: (stream as? CUDAStream)?.device)
         let handle: OpaquePointer
         do {
             handle = try create(plugin: plugin, api: api, id: id, paths: paths, options: options, scope: scope.1, stream: stream)
@@ -57,7 +57,7 @@ public final class LoadedModel: @unchecked Sendable {
     }
 
     private static func create(plugin: PluginInstance, api: ModelAPI, id: String, paths: [String],
-                               options: [(String, String)], scope: OpaquePointer, stream: CPUStream) throws(PluginError) -> OpaquePointer {
+                               options: [(String, String)], scope: OpaquePointer, stream: DeviceStream) throws(PluginError) -> OpaquePointer {
         let arena = CArena()
         var desc = px_model_desc()
         desc.header = px_header(size: UInt32(MemoryLayout<px_model_desc>.size), version: 1)
@@ -68,7 +68,8 @@ public final class LoadedModel: @unchecked Sendable {
         let cOptions = options.map { px_option(key: arena.string($0.0), value: arena.string($0.1)) }
         desc.options = UnsafePointer(arena.array(cOptions))
         desc.n_options = UInt32(options.count)
-        desc.device = UInt32(PX_DEVICE_CPU)
+        desc.device = stream.deviceKind
+        desc.device_index = stream.deviceIndex
         desc.scope = scope
         desc.load_stream = plugin.services.handle(for: stream)
         let create = api.table.pointee.model_create!
@@ -139,11 +140,11 @@ public final class LoadedModel: @unchecked Sendable {
 
     /// Runs one step over `items` on `stream`, then step_finish. A failed step ends the batch's unfinished
     /// requests with the error (FINAL by the host) and rethrows it.
-    public func step(_ items: [StepItem], on stream: CPUStream) throws(PluginError) {
+    public func step(_ items: [StepItem], on stream: DeviceStream) throws(PluginError) {
         try modelLock.withLock { _ throws(PluginError) in try stepLocked(items, on: stream) }
     }
 
-    private func stepLocked(_ items: [StepItem], on stream: CPUStream) throws(PluginError) {
+    private func stepLocked(_ items: [StepItem], on stream: DeviceStream) throws(PluginError) {
         precondition(!isUnloaded, "step on an unloaded model")
         precondition(items.allSatisfy { !$0.request.isDestroyed && $0.request.model === self }, "step item of another model or a destroyed request")
         stepNumber += 1
@@ -174,7 +175,7 @@ public final class LoadedModel: @unchecked Sendable {
     /// Destroys the model and frees its KV arena; returns what the model's scope still held (leaks). Requests still
     /// live are cancelled and stepped once more (so each gets its FINAL), then destroyed.
     @discardableResult
-    public func unload(on stream: CPUStream) -> [String] {
+    public func unload(on stream: DeviceStream) -> [String] {
         modelLock.withLock { _ in
             guard !isUnloaded else { return [] }
             let remaining = Array(liveRequests.values)

@@ -13,37 +13,8 @@ public final class CPUDevice: Sendable {
 
     /// A new stream on this device.
     public func makeStream(label: String, priority: Int32 = 0) -> CPUStream {
-        CPUStream(device: self, label: label, priority: priority)
+        CPUStream(label: label, priority: priority, pool: pool)
     }
-}
-
-/// An ordered queue of work on the CPU (px_stream). Work enqueued by a plugin during a step runs in order on the
-/// thread that runs the step, fanning out to the worker pool through parallel_for; so completion of a step's
-/// work coincides with the step call returning.
-public final class CPUStream: Sendable {
-    public let device: CPUDevice
-    public let label: String
-    public let priority: Int32
-
-    init(device: CPUDevice, label: String, priority: Int32) {
-        self.device = device
-        self.label = label
-        self.priority = priority
-    }
-}
-
-/// A marker recorded on a stream (px_event). On the CPU a record completes at once; it keeps the time.
-final class HostEvent: Sendable {
-    let scope: HostScope
-    private let recorded = Mutex<UInt64?>(nil)
-
-    init(scope: HostScope) { self.scope = scope }
-
-    /// Records the current monotonic time.
-    func record() { recorded.withLock { $0 = MonotonicClock.nanoseconds() } }
-
-    /// The recorded time, or nil if the event was never recorded.
-    var nanoseconds: UInt64? { recorded.withLock { $0 } }
 }
 
 /// CLOCK_MONOTONIC in nanoseconds.

@@ -1,12 +1,14 @@
 import Glibc
 import PluginABI
 
-/// One allocation from a host memory pool (px_buffer): host, pinned host or a read-only file mapping.
+/// One allocation from a host memory pool (px_buffer): host, pinned host, device memory or a read-only file mapping.
 final class HostBuffer: @unchecked Sendable {
     /// How the bytes were obtained, and so how they are returned.
     enum Backing {
         case heap
         case mapping(length: Int)
+        case pinned(CUDADevice)
+        case device(CUDADevice, address: UInt64)
     }
 
     let scope: HostScope
@@ -16,12 +18,12 @@ final class HostBuffer: @unchecked Sendable {
     let bytes: UInt64
     // SAFETY: `base` is owned by this object alone and released in deinit; plugins only see it through
     // mem_address, valid during one call.
-    let base: UnsafeMutableRawPointer
+    private let base: UnsafeMutableRawPointer?
     private let backing: Backing
     private let dataOffset: Int
 
     init(scope: HostScope, label: String, memory: UInt32, residency: UInt32, bytes: UInt64,
-         base: UnsafeMutableRawPointer, backing: Backing, dataOffset: Int = 0) {
+         base: UnsafeMutableRawPointer?, backing: Backing, dataOffset: Int = 0) {
         self.scope = scope
         self.label = label
         self.memory = memory
@@ -36,11 +38,23 @@ final class HostBuffer: @unchecked Sendable {
         switch backing {
         case .heap: free(base)
         case .mapping(let length): munmap(base, length)
+        case .pinned(let device): if let base { device.free(pinned: base) }
+        case .device(let device, let address): device.free(device: address)
         }
     }
 
-    /// The first usable byte (file mappings start at a page boundary below the requested offset).
-    var data: UnsafeMutableRawPointer { base + dataOffset }
+    /// The first usable byte in host memory (file mappings start at a page boundary below the requested offset),
+    /// or nil for device memory.
+    var hostAddress: UnsafeMutableRawPointer? {
+        if case .device = backing { return nil }
+        return base.map { $0 + dataOffset }
+    }
+
+    /// The device address (CUdeviceptr) of device memory, else nil.
+    var deviceAddress: UInt64? {
+        if case .device(_, let address) = backing { return address }
+        return nil
+    }
 
     /// Whether [offset, offset + count) lies inside the buffer, without overflow.
     func contains(offset: UInt64, count: UInt64) -> Bool {

@@ -17,9 +17,12 @@ public final class HostMemory: Sendable {
     private let inUse = Mutex<[UInt32: UInt64]>([:])
     /// Most bytes of host and pinned host memory handed out at once.
     public let budgetBytes: UInt64
+    /// The GPU that pins host memory (page-locked, portable), when the host has one.
+    public let pinningDevice: CUDADevice?
 
     /// Creates the pools with a budget (default: the machine's physical memory).
-    public init(budgetBytes: UInt64? = nil) {
+    public init(budgetBytes: UInt64? = nil, pinningDevice: CUDADevice? = nil) {
+        self.pinningDevice = pinningDevice
         let pages = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES))))
         let pageSize = UInt64(max(1, sysconf(Int32(_SC_PAGESIZE))))
         self.budgetBytes = budgetBytes ?? pages * pageSize
@@ -28,10 +31,44 @@ public final class HostMemory: Sendable {
     /// Bytes currently allocated of one memory kind.
     public func bytesInUse(memory: UInt32) -> UInt64 { inUse.withLock { $0[memory] ?? 0 } }
 
-    /// Allocates `bytes` of host memory. Pinned memory is ordinary host memory on a host without CUDA, and so is
-    /// device memory of a model whose device is the CPU.
+    /// Allocates `bytes` for `scope`: device memory on the scope's GPU, page-locked memory when the host has a GPU,
+    /// else host memory (pinned memory is ordinary host memory without CUDA, and device memory of a scope whose
+    /// device is the CPU is host memory).
     func allocate(scope: HostScope, label: String, memory: UInt32, residency: UInt32, bytes: UInt64,
                   alignment: UInt32) throws(ServiceFailure) -> HostBuffer {
+        if memory == UInt32(PX_MEMORY_DEVICE), let device = scope.device {
+            return try allocateCUDA(label: label, residency: residency, bytes: bytes, scope: scope) { () throws(CUDAError) in
+                .device(device, address: try device.allocate(bytes: bytes))
+            }
+        }
+        if memory == UInt32(PX_MEMORY_PINNED_HOST), let device = pinningDevice {
+            try reserve(bytes, memory: memory)
+            do {
+                let pointer = try device.allocatePinned(bytes: bytes)
+                return HostBuffer(scope: scope, label: label, memory: memory, residency: residency, bytes: bytes,
+                                  base: pointer, backing: .pinned(device))
+            } catch {
+                unreserve(bytes, memory: memory)
+                throw ServiceFailure(PX_ERR_OUT_OF_MEMORY, "pinned host memory for '\(label)': \(error.description)")
+            }
+        }
+        return try allocateHeap(scope: scope, label: label, memory: memory, residency: residency, bytes: bytes, alignment: alignment)
+    }
+
+    private func allocateCUDA(label: String, residency: UInt32, bytes: UInt64, scope: HostScope,
+                              _ make: () throws(CUDAError) -> HostBuffer.Backing) throws(ServiceFailure) -> HostBuffer {
+        do {
+            let backing = try make()
+            inUse.withLock { $0[UInt32(PX_MEMORY_DEVICE), default: 0] += bytes }
+            return HostBuffer(scope: scope, label: label, memory: UInt32(PX_MEMORY_DEVICE), residency: residency,
+                              bytes: bytes, base: nil, backing: backing)
+        } catch {
+            throw ServiceFailure(PX_ERR_OUT_OF_MEMORY, "device memory for '\(label)': \(error.description)")
+        }
+    }
+
+    private func allocateHeap(scope: HostScope, label: String, memory: UInt32, residency: UInt32, bytes: UInt64,
+                              alignment: UInt32) throws(ServiceFailure) -> HostBuffer {
         guard memory <= UInt32(PX_MEMORY_DEVICE) else {
             throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "memory kind \(MemoryNames.memory(memory)) cannot be allocated (files are mapped with mem_map_file)")
         }
@@ -78,7 +115,11 @@ public final class HostMemory: Sendable {
 
     /// Returns a buffer's bytes to the accounting (the buffer frees its memory when it is released).
     func account(released buffer: HostBuffer) {
-        unreserve(buffer.bytes, memory: buffer.memory)
+        if buffer.deviceAddress != nil {
+            inUse.withLock { $0[buffer.memory, default: 0] -= min(buffer.bytes, $0[buffer.memory, default: 0]) }
+        } else {
+            unreserve(buffer.bytes, memory: buffer.memory)
+        }
     }
 
     private func reserve(_ bytes: UInt64, memory: UInt32) throws(ServiceFailure) {
