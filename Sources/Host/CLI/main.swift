@@ -8,6 +8,8 @@ let usage = """
     commands:
       plugin check FILE.so [--model PATH]   run a plugin through the ABI contract
       plugin list [--plugins DIR]...        show the plugins found and the ones refused
+      devices                               show the CPU pool and the GPUs (or why there is none)
+      bench cpu|cuda [options]              device benchmarks (see `plexus bench --help`)
       --version                             print the version
 
     Run `plexus <command> --help` for a command's options.
@@ -30,12 +32,18 @@ func main() -> Int32 {
         case "plugin":
             if wantsHelp { Output.line(PluginCommand.usage); return 0 }
             return try PluginCommand.run(arguments)
+        case "devices":
+            if wantsHelp { Output.line(DevicesCommand.usage); return 0 }
+            return try DevicesCommand.run(arguments)
+        case "bench":
+            if wantsHelp { Output.line(BenchCommand.usage); return 0 }
+            return try BenchCommand.run(arguments)
         default:
             throw UsageError("unknown command '\(command)'")
         }
     } catch {
         Output.error("plexus: \(error.message)")
-        Output.error(command == "plugin" ? PluginCommand.usage : usage)
+        Output.error(["plugin": PluginCommand.usage, "devices": DevicesCommand.usage, "bench": BenchCommand.usage][command] ?? usage)
         return 2
     }
 }

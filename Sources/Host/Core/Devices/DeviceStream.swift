@@ -63,7 +63,25 @@ public class DeviceStream: @unchecked Sendable {
         throw ServiceFailure(PX_ERR_UNSUPPORTED, "module_compile: stream '\(label)' is a CPU stream; no CUDA device in this process")
     }
 
+    /// Enqueues an asynchronous copy between raw locations (the memory tiers' engine); ordered on this stream.
+    func enqueueCopy(to target: MemoryAddress, from source: MemoryAddress, bytes: UInt64) throws(ServiceFailure) {
+        throw ServiceFailure(PX_ERR_UNSUPPORTED, "stream '\(label)' cannot copy asynchronously")
+    }
+
+    /// A marker at the current end of the stream: wait on it to know everything enqueued so far has completed.
+    func marker() throws(ServiceFailure) -> StreamMarker { StreamMarker { } }
+
     static func unreachable(_ buffer: HostBuffer, _ label: String) -> ServiceFailure {
         ServiceFailure(PX_ERR_INVALID_ARGUMENT, "buffer '\(buffer.label)' lives in device memory that stream '\(label)' cannot reach")
     }
+}
+
+/// Completion of the work a stream had when the marker was taken.
+struct StreamMarker: Sendable {
+    let wait: @Sendable () -> Void
+}
+
+/// A raw pointer that may cross to a lane thread: the owner guarantees it stays valid until the operation ran.
+struct SendablePointer: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
 }

@@ -47,6 +47,19 @@ public final class CPUStream: DeviceStream, @unchecked Sendable {
         queue.waitForCompletion(of: ticket)
     }
 
+    override func enqueueCopy(to target: MemoryAddress, from source: MemoryAddress, bytes: UInt64) throws(ServiceFailure) {
+        guard case .host(let to) = target, case .host(let from) = source else {
+            throw ServiceFailure(PX_ERR_UNSUPPORTED, "stream '\(label)' is a CPU stream: it copies host memory only")
+        }
+        let (t, f) = (SendablePointer(pointer: to), SendablePointer(pointer: from))
+        enqueue { t.pointer.copyMemory(from: UnsafeRawPointer(f.pointer), byteCount: Int(bytes)) }
+    }
+
+    override func marker() throws(ServiceFailure) -> StreamMarker {
+        let ticket = queue.submitted
+        return StreamMarker { [weak self] in self?.wait(for: ticket) }
+    }
+
     /// Whether the caller runs on this stream's lane thread.
     var isLaneThread: Bool { queue.hasLane && pthread_equal(pthread_self(), lane) != 0 }
 
@@ -93,7 +106,10 @@ private final class LaneQueue: @unchecked Sendable {
         return ticket
     }
 
-    func waitForCompletion(of ticket: UInt64) { lock.wait { completedCount >= ticket } }
+    func waitForCompletion(of ticket: UInt64) { lock.wait(until: { completedCount >= ticket }, spins: Self.spins) }
+
+    /// Polls before sleeping, on both sides of the queue (see ConditionLock.wait).
+    static let spins = 200
 
     /// Asks the lane to end after the pending operations; returns whether a lane exists.
     func stop() -> Bool {
@@ -109,7 +125,7 @@ private final class LaneQueue: @unchecked Sendable {
     func run() {
         while true {
             var next: (@Sendable () -> Void)?
-            lock.wait { stopping || !pending.isEmpty }
+            lock.wait(until: { stopping || !pending.isEmpty }, spins: Self.spins)
             lock.locked { if !pending.isEmpty { next = pending.removeFirst() } }
             guard let operation = next else { return }
             operation()

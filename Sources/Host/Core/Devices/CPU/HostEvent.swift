@@ -53,6 +53,13 @@ final class HostEvent: @unchecked Sendable {
         }
     }
 
+    /// Blocks the host until the recorded CUDA event completes; returns the driver's result.
+    func synchronize(_ event: CUevent) -> CUresult {
+        guard let device = cudaDevice else { return 0 }
+        _ = try? device.makeCurrent()
+        return device.driver.api.pointee.cuEventSynchronize(event)
+    }
+
     /// The CUDA event, if the event was recorded on a GPU stream.
     var recordedCUDAEvent: CUevent? { cudaLock.withLock { _ in cudaRecorded ? cuda?.event : nil } }
 

@@ -78,6 +78,28 @@ public final class CUDAStream: DeviceStream, @unchecked Sendable {
         }
     }
 
+    override func enqueueCopy(to target: MemoryAddress, from source: MemoryAddress, bytes: UInt64) throws(ServiceFailure) {
+        switch (target, source) {
+        case let (.device(to), .host(from)):
+            try run("cuMemcpyHtoDAsync") { $0.cuMemcpyHtoDAsync(to, from, Int(bytes), handle) }
+        case let (.host(to), .device(from)):
+            try run("cuMemcpyDtoHAsync") { $0.cuMemcpyDtoHAsync(to, from, Int(bytes), handle) }
+        case let (.device(to), .device(from)):
+            try run("cuMemcpyDtoDAsync") { $0.cuMemcpyDtoDAsync(to, from, Int(bytes), handle) }
+        case let (.host(to), .host(from)):
+            synchronizeAll()
+            to.copyMemory(from: UnsafeRawPointer(from), byteCount: Int(bytes))
+        }
+    }
+
+    override func marker() throws(ServiceFailure) -> StreamMarker {
+        let event = HostEvent(scope: HostScope(name: "marker"))
+        try record(event)
+        return StreamMarker {
+            if let cuda = event.recordedCUDAEvent { _ = event.synchronize(cuda) }
+        }
+    }
+
     override func record(_ event: HostEvent) throws(ServiceFailure) {
         let cuda = try event.cudaEvent(on: device)
         try run("cuEventRecord") { $0.cuEventRecord(cuda, handle) }

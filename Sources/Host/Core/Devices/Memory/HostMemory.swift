@@ -19,10 +19,13 @@ public final class HostMemory: Sendable {
     public let budgetBytes: UInt64
     /// The GPU that pins host memory (page-locked, portable), when the host has one.
     public let pinningDevice: CUDADevice?
+    /// Placements the memory tiers moved away from, kept for reuse.
+    let cache: PlacementCache
 
     /// Creates the pools with a budget (default: the machine's physical memory).
     public init(budgetBytes: UInt64? = nil, pinningDevice: CUDADevice? = nil) {
         self.pinningDevice = pinningDevice
+        self.cache = PlacementCache(capacityBytes: 4 << 30)
         let pages = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES))))
         let pageSize = UInt64(max(1, sysconf(Int32(_SC_PAGESIZE))))
         self.budgetBytes = budgetBytes ?? pages * pageSize
@@ -36,55 +39,81 @@ public final class HostMemory: Sendable {
     /// device is the CPU is host memory).
     func allocate(scope: HostScope, label: String, memory: UInt32, residency: UInt32, bytes: UInt64,
                   alignment: UInt32) throws(ServiceFailure) -> HostBuffer {
-        if memory == UInt32(PX_MEMORY_DEVICE), let device = scope.device {
-            return try allocateCUDA(label: label, residency: residency, bytes: bytes, scope: scope) { () throws(CUDAError) in
-                .device(device, address: try device.allocate(bytes: bytes))
+        guard memory <= UInt32(PX_MEMORY_DEVICE) else {
+            throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "memory kind \(MemoryNames.memory(memory)) cannot be allocated (files are mapped with mem_map_file)")
+        }
+        let placement = try place(bytes: bytes, memory: memory, device: scope.device, alignment: alignment, label: label)
+        return HostBuffer(scope: scope, label: label, memory: memory, residency: residency, bytes: bytes,
+                          base: placement.base, backing: placement.backing)
+    }
+
+    /// Obtains `bytes` of one memory kind and counts them; the memory tiers use it to move buffers.
+    func place(bytes: UInt64, memory: UInt32, device: CUDADevice?, alignment: UInt32,
+               label: String) throws(ServiceFailure) -> HostBuffer.Placement {
+        guard bytes > 0, bytes <= UInt64(Int.max) else {
+            throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "'\(label)': \(bytes) bytes cannot be allocated")
+        }
+        if memory == UInt32(PX_MEMORY_DEVICE), let device {
+            do {
+                let address = try device.allocate(bytes: bytes)
+                inUse.withLock { $0[memory, default: 0] += bytes }
+                return HostBuffer.Placement(base: nil, backing: .device(device, address: address))
+            } catch {
+                throw ServiceFailure(PX_ERR_OUT_OF_MEMORY, "device memory for '\(label)': \(error.description)")
             }
         }
-        if memory == UInt32(PX_MEMORY_PINNED_HOST), let device = pinningDevice {
-            try reserve(bytes, memory: memory)
+        try reserve(bytes, memory: memory)
+        if memory == UInt32(PX_MEMORY_PINNED_HOST), let pinner = pinningDevice {
             do {
-                let pointer = try device.allocatePinned(bytes: bytes)
-                return HostBuffer(scope: scope, label: label, memory: memory, residency: residency, bytes: bytes,
-                                  base: pointer, backing: .pinned(device))
+                return HostBuffer.Placement(base: try pinner.allocatePinned(bytes: bytes), backing: .pinned(pinner))
             } catch {
                 unreserve(bytes, memory: memory)
                 throw ServiceFailure(PX_ERR_OUT_OF_MEMORY, "pinned host memory for '\(label)': \(error.description)")
             }
         }
-        return try allocateHeap(scope: scope, label: label, memory: memory, residency: residency, bytes: bytes, alignment: alignment)
-    }
-
-    private func allocateCUDA(label: String, residency: UInt32, bytes: UInt64, scope: HostScope,
-                              _ make: () throws(CUDAError) -> HostBuffer.Backing) throws(ServiceFailure) -> HostBuffer {
-        do {
-            let backing = try make()
-            inUse.withLock { $0[UInt32(PX_MEMORY_DEVICE), default: 0] += bytes }
-            return HostBuffer(scope: scope, label: label, memory: UInt32(PX_MEMORY_DEVICE), residency: residency,
-                              bytes: bytes, base: nil, backing: backing)
-        } catch {
-            throw ServiceFailure(PX_ERR_OUT_OF_MEMORY, "device memory for '\(label)': \(error.description)")
-        }
-    }
-
-    private func allocateHeap(scope: HostScope, label: String, memory: UInt32, residency: UInt32, bytes: UInt64,
-                              alignment: UInt32) throws(ServiceFailure) -> HostBuffer {
-        guard memory <= UInt32(PX_MEMORY_DEVICE) else {
-            throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "memory kind \(MemoryNames.memory(memory)) cannot be allocated (files are mapped with mem_map_file)")
-        }
         let align = alignment == 0 ? 256 : Int(alignment)
         guard align & (align - 1) == 0, align <= 1 << 21 else {
+            unreserve(bytes, memory: memory)
             throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "alignment \(alignment) is not a power of two up to 2 MiB")
         }
-        try reserve(bytes, memory: memory)
         var raw: UnsafeMutableRawPointer?
-        guard bytes <= UInt64(Int.max), posix_memalign(&raw, max(align, MemoryLayout<UnsafeRawPointer>.size), Int(bytes)) == 0,
-              let base = raw else {
+        guard posix_memalign(&raw, max(align, MemoryLayout<UnsafeRawPointer>.size), Int(bytes)) == 0, let base = raw else {
             unreserve(bytes, memory: memory)
             throw ServiceFailure(PX_ERR_OUT_OF_MEMORY, "out of host memory allocating \(bytes) bytes for '\(label)'")
         }
-        return HostBuffer(scope: scope, label: label, memory: memory, residency: residency, bytes: bytes,
-                          base: base, backing: .heap)
+        return HostBuffer.Placement(base: base, backing: .heap)
+    }
+
+    /// A placement for a tier move: a recycled one of the same kind and size if the cache has it, else a new one.
+    func reusePlacement(bytes: UInt64, memory: UInt32, device: CUDADevice?, label: String) throws(ServiceFailure) -> HostBuffer.Placement {
+        if let cached = cache.take(memory: memory, bytes: bytes, device: device) { return cached }
+        return try place(bytes: bytes, memory: memory, device: device, alignment: 4096, label: label)
+    }
+
+    /// Takes back the placement a buffer moved away from: cached for the next move while the cache has room
+    /// (allocating pinned or device memory, or faulting in fresh pages, costs more than the copy, and cuMemFree
+    /// synchronizes the device), else released and uncounted.
+    func recycle(_ placement: HostBuffer.Placement, bytes: UInt64, memory: UInt32, onDevice: Bool, device: CUDADevice?) {
+        if cache.keep(placement, memory: memory, bytes: bytes, device: device) { return }
+        placement.release()
+        account(releasedBytes: bytes, memory: memory, onDevice: onDevice)
+    }
+
+    /// Releases every cached placement (e.g. under memory pressure).
+    public func dropCache() {
+        for (placement, memory, bytes, onDevice) in cache.drain() {
+            placement.release()
+            account(releasedBytes: bytes, memory: memory, onDevice: onDevice)
+        }
+    }
+
+    /// Returns the bytes of a placement that moved away (its buffer was evicted or restored) to the accounting.
+    func account(releasedBytes bytes: UInt64, memory: UInt32, onDevice: Bool) {
+        if onDevice {
+            inUse.withLock { $0[memory, default: 0] -= min(bytes, $0[memory, default: 0]) }
+        } else {
+            unreserve(bytes, memory: memory)
+        }
     }
 
     /// Maps `bytes` of the file at `path` from `offset` read-only (0 bytes = to the end of the file).
@@ -115,11 +144,8 @@ public final class HostMemory: Sendable {
 
     /// Returns a buffer's bytes to the accounting (the buffer frees its memory when it is released).
     func account(released buffer: HostBuffer) {
-        if buffer.deviceAddress != nil {
-            inUse.withLock { $0[buffer.memory, default: 0] -= min(buffer.bytes, $0[buffer.memory, default: 0]) }
-        } else {
-            unreserve(buffer.bytes, memory: buffer.memory)
-        }
+        let (memory, onDevice) = buffer.isParked ? (UInt32(PX_MEMORY_PINNED_HOST), false) : (buffer.memory, buffer.deviceAddress != nil)
+        account(releasedBytes: buffer.bytes, memory: memory, onDevice: onDevice)
     }
 
     private func reserve(_ bytes: UInt64, memory: UInt32) throws(ServiceFailure) {
@@ -130,6 +156,10 @@ public final class HostMemory: Sendable {
             guard bytes <= budget, hostBytes <= budget - bytes else { return false }
             usage[memory, default: 0] += bytes
             return true
+        }
+        if !granted && !cache.isEmpty {
+            dropCache()
+            return try reserve(bytes, memory: memory)
         }
         guard granted else {
             throw ServiceFailure(PX_ERR_OUT_OF_MEMORY, "host memory budget of \(budget) bytes would be exceeded by \(bytes) more")
