@@ -81,3 +81,27 @@ import Testing
         #expect(memory.bytesInUse(memory: UInt32(PX_MEMORY_PINNED_HOST)) == 0)
     }
 }
+
+/// A loaded model's weights go through the tiers and the model keeps serving afterwards.
+@Suite struct ModelEvictionTests {
+    @Test func aModelServesAfterItsWeightsWereEvictedAndRestored() throws {
+        let devices = DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: 2)
+        let loader = PluginLoader(memory: HostMemory(), cpu: devices.cpu) { _ in }
+        let plugin = try loader.load(path: Fixtures.plugin("evict-model"))
+        let streams = StreamPool.cpu(devices.cpu)
+        let model = try LoadedModel.load(plugin: plugin, id: "evicted", paths: [Fixtures.modelFile], options: [],
+                                         stream: streams.next(.batch), kvPages: 32)
+        #expect(model.weightBuffers().count == 1)
+        let evicted = try model.evictWeights(over: streams.streams(.transfer))
+        #expect(evicted.buffers == 1 && model.isEvicted)
+        let restoring = try model.beginRestoringWeights(over: streams.streams(.transfer))
+        var driver = RequestDriver(model: model, stream: streams.next(.interactive))
+        let input = RequestInput.tokens(kind: 1, LLMRequestInput(promptTokenCount: 3, maxNewTokens: 2))
+        let outcome = try driver.run([input], prompts: [[1, 2, 3]], stepLimit: 8)
+        #expect(outcome[0].tokens.count == 2)
+        #expect(restoring.finish().buffers == 1)
+        #expect(!model.isEvicted)
+        #expect(model.unload(on: streams.next(.batch)).isEmpty)
+        _ = plugin.deinitialize()
+    }
+}

@@ -172,6 +172,36 @@ public final class LoadedModel: @unchecked Sendable {
         }
     }
 
+    /// The model's weight buffers, in allocation order (what the memory tiers move).
+    func weightBuffers() -> [HostBuffer] {
+        let scope = self.scope.0
+        return plugin.services.buffers.filter { $0.scope === scope && $0.residency == UInt32(PX_RESIDENCY_WEIGHTS) }
+            .sorted { $0.serial < $1.serial }
+    }
+
+    /// Parks the model's weights in pinned host memory (the model must be idle: no step runs meanwhile).
+    public func evictWeights(over streams: [DeviceStream]) throws(PluginError) -> TransferReport {
+        try modelLock.withLock { _ throws(PluginError) -> TransferReport in
+            do throws(ServiceFailure) {
+                return try TierMover(memory: plugin.services.memory, streams: streams).evict(weightBuffers())
+            } catch {
+                throw PluginError(status: Int32(error.status), message: error.message, call: "evict (host)")
+            }
+        }
+    }
+
+    /// Starts bringing the weights back; the next step may begin at once (each layer settles when first used).
+    public func beginRestoringWeights(over streams: [DeviceStream]) throws(PluginError) -> TransferInFlight {
+        do {
+            return try TierMover(memory: plugin.services.memory, streams: streams).beginRestore(weightBuffers())
+        } catch {
+            throw PluginError(status: Int32(error.status), message: error.message, call: "restore (host)")
+        }
+    }
+
+    /// Whether any weight buffer is parked.
+    public var isEvicted: Bool { weightBuffers().contains { $0.isParked } }
+
     /// Destroys the model and frees its KV arena; returns what the model's scope still held (leaks). Requests still
     /// live are cancelled and stepped once more (so each gets its FINAL), then destroyed.
     @discardableResult

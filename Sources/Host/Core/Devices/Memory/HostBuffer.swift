@@ -49,6 +49,8 @@ final class HostBuffer: @unchecked Sendable {
 
     let scope: HostScope
     let label: String
+    /// Allocation order within the process (layers are allocated in order: the tiers move them in this order).
+    let serial: UInt64
     /// The memory kind the plugin allocated (where the bytes are whenever the plugin runs).
     let memory: UInt32
     let residency: UInt32
@@ -70,6 +72,7 @@ final class HostBuffer: @unchecked Sendable {
          base: UnsafeMutableRawPointer?, backing: Placement.Backing, dataOffset: Int = 0) {
         self.scope = scope
         self.label = label
+        self.serial = HostBuffer.nextSerial.add(1, ordering: .relaxed).newValue
         self.memory = memory
         self.residency = residency
         self.bytes = bytes
@@ -77,6 +80,8 @@ final class HostBuffer: @unchecked Sendable {
     }
 
     deinit { placement.withLock { $0.release() } }
+
+    private static let nextSerial = Atomic<UInt64>(0)
 
     /// Where the bytes are. A buffer whose move is in flight is settled first: this waits for its own copies only,
     /// so a model can compute on the layers that have arrived while later ones are still copying.

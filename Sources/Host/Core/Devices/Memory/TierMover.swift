@@ -93,11 +93,12 @@ struct TierMover {
 }
 
 /// A tier move whose copies are enqueued; `finish` settles every buffer in order and reports.
-struct TransferInFlight {
+public struct TransferInFlight: Sendable {
     let buffers: [HostBuffer]
     let started: UInt64
 
-    func finish() -> TransferReport {
+    /// Waits for every buffer of the move and reports it.
+    public func finish() -> TransferReport {
         for buffer in buffers { buffer.settle() }
         return TransferReport(buffers: buffers.count, bytes: buffers.reduce(0) { $0 + $1.bytes },
                               seconds: Double(MonotonicClock.nanoseconds() - started) / 1e9)
