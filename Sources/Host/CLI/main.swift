@@ -8,6 +8,7 @@ let usage = """
     commands:
       plugin check FILE.so [--model PATH]   run a plugin through the ABI contract
       plugin list [--plugins DIR]...        show the plugins found and the ones refused
+      run --model FILE --tokens IDS [-n N]  generate from token ids (prints ids and speed)
       devices                               show the CPU pool and the GPUs (or why there is none)
       bench cpu|cuda [options]              device benchmarks (see `plexus bench --help`)
       --version                             print the version
@@ -35,6 +36,9 @@ func main() -> Int32 {
         case "devices":
             if wantsHelp { Output.line(DevicesCommand.usage); return 0 }
             return try DevicesCommand.run(arguments)
+        case "run":
+            if wantsHelp { Output.line(RunCommand.usage); return 0 }
+            return try RunCommand.run(arguments)
         case "bench":
             if wantsHelp { Output.line(BenchCommand.usage); return 0 }
             return try BenchCommand.run(arguments)
@@ -43,7 +47,7 @@ func main() -> Int32 {
         }
     } catch {
         Output.error("plexus: \(error.message)")
-        Output.error(["plugin": PluginCommand.usage, "devices": DevicesCommand.usage, "bench": BenchCommand.usage][command] ?? usage)
+        Output.error(["plugin": PluginCommand.usage, "devices": DevicesCommand.usage, "bench": BenchCommand.usage, "run": RunCommand.usage][command] ?? usage)
         return 2
     }
 }
