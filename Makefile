@@ -69,3 +69,22 @@ release:
 clean:
 	rm -rf .build/plugins
 	$(SWIFT) package clean
+
+# libFuzzer on the GGUF reader (clang only): `make fuzz-gguf FUZZ_SECONDS=300 FUZZ_FLAGS=-fork=8`. Seeds: the
+# synthetic files of test_fuzz_gguf.c and the first 64 KiB of each model in $PLEXUS_MODEL_CACHE; the corpus grows
+# in .build/fuzz-gguf/corpus and any crash input lands in .build/fuzz-gguf/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS ?=
+FUZZ_DIR := .build/fuzz-gguf
+.PHONY: fuzz-gguf
+fuzz-gguf:
+	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
+	$(FUZZ_CC) -std=c11 -O1 -g -Wall -Wextra -Werror -IPlugins/llm -o $(FUZZ_DIR)/write_seeds \
+	  Tests/Plugins/llm/test_fuzz_gguf.c $$(find Plugins/llm -name '*.c' | sort) -lm
+	$(FUZZ_DIR)/write_seeds --write-seeds $(FUZZ_DIR)/seeds
+	$(FUZZ_CC) -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -DPLEXUS_LIBFUZZER -IPlugins/llm -o $(FUZZ_DIR)/fuzz_gguf \
+	  Tests/Plugins/llm/test_fuzz_gguf.c $$(find Plugins/llm -name '*.c' | sort) -lm
+	$(FUZZ_DIR)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_FLAGS) \
+	  $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
