@@ -1,5 +1,9 @@
 /// The Unicode classes the pre-tokenizers split on, as llama.cpp's unicode tables define them: general category
 /// groups (\p{L}, \p{N}, \p{P}, ...) from the Unicode data, and `\s` as llama.cpp's explicit whitespace set.
+///
+/// llama.cpp's tables (unicode-data.cpp) were generated from Unicode 15.1, the stdlib's data is newer: a scalar
+/// introduced after 15.1 counts as unassigned here, as it does there. With that cap the classes agree with
+/// llama.cpp's for all 0x110000 code points (checked against the tables of the llama.cpp the golden data used).
 struct CodepointClass: OptionSet, Sendable {
     let rawValue: UInt16
 
@@ -28,6 +32,7 @@ struct CodepointClass: OptionSet, Sendable {
         var result: CodepointClass = .present
         if whitespace(value) { result.insert(.whitespace) }
         guard let scalar = Unicode.Scalar(value) else { return result.union(.control) }  // surrogates: Cs
+        if let age = scalar.properties.age, age > referenceVersion { return result }
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
             result.insert(.letter)
@@ -51,6 +56,9 @@ struct CodepointClass: OptionSet, Sendable {
         }
         return result
     }
+
+    /// The Unicode version of llama.cpp's tables.
+    private static let referenceVersion: Unicode.Version = (major: 15, minor: 1)
 
     /// llama.cpp's `\s`: the White_Space code points less U+180E (unicode-data.cpp's unicode_set_whitespace).
     private static func whitespace(_ value: UInt32) -> Bool {

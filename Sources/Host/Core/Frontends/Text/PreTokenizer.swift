@@ -44,7 +44,7 @@ public struct PreTokenizer: Sendable, Equatable {
 
     /// Word boundaries of `text` as ranges of code point indices. `classes[i]` is the class of `text[i]`.
     func split(_ text: [UInt32], classes: [CodepointClass]) -> [Range<Int>] {
-        var scanner = PreTokenizerScanner(text: text, classes: classes)
+        let scanner = PreTokenizerScanner(text: text, classes: classes)
         var pieces = [0 ..< text.count]
         switch kind {
         case .gpt2:
