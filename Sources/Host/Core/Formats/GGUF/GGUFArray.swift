@@ -60,14 +60,22 @@ public struct GGUFArray: Sendable {
 
     /// The elements of an integer array as Int64 (a uint64 above Int64.max is clamped); nil for other types.
     public func integers() -> [Int64]? {
-        let integerTypes: [GGUFValueType] = [.uint8, .int8, .uint16, .int16, .uint32, .int32, .uint64, .int64]
-        guard integerTypes.contains(elementType), let size = elementType.fixedSize else { return nil }
-        return mapping.withBytes { bytes in
-            (0..<count).map { index in
-                let value = GGUFScalar.read(elementType, from: bytes, at: start + index * size)
-                if case .uint64(let wide) = value { return Int64(clamping: wide) }
-                return value.integer!
-            }
+        switch elementType {
+        case .uint8: return integers(UInt8.self)
+        case .int8: return integers(Int8.self)
+        case .uint16: return integers(UInt16.self)
+        case .int16: return integers(Int16.self)
+        case .uint32: return integers(UInt32.self)
+        case .int32: return integers(Int32.self)
+        case .uint64: return integers(UInt64.self)
+        case .int64: return integers(Int64.self)
+        default: return nil
+        }
+    }
+
+    private func integers<T: FixedWidthInteger>(_: T.Type) -> [Int64] {
+        mapping.withBytes { bytes in
+            (0..<count).map { Int64(clamping: GGUFScalar.load(T.self, bytes, start + $0 * MemoryLayout<T>.size)) }
         }
     }
 

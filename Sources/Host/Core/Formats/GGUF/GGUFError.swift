@@ -10,6 +10,7 @@ public struct GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The byte offset in the file where the problem was found.
     public let offset: UInt64?
 
+    /// An error about `path` found at byte `offset`.
     public init(path: String, message: String, offset: UInt64? = nil) {
         self.path = path
         self.message = message

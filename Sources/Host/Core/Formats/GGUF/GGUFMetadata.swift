@@ -4,6 +4,7 @@ public struct GGUFMetadata: Sendable, Sequence {
     public private(set) var keys: [String] = []
     private var values: [String: GGUFValue] = [:]
 
+    /// No pairs.
     public init() {}
 
     /// The number of pairs.

@@ -1,6 +1,8 @@
 /// What kind of token an id is, as llama.cpp's `llama_token_attr` bits (the values match llama.h).
 public struct TokenAttributes: OptionSet, Sendable, Hashable {
+    /// The llama_token_attr bits.
     public let rawValue: UInt32
+    /// Attributes from llama_token_attr bits.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// The unknown token (`<unk>`): matched in text only when special tokens are parsed; decodes to nothing.

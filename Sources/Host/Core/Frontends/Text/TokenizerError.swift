@@ -3,6 +3,7 @@ public struct TokenizerError: Error, Equatable, Sendable, CustomStringConvertibl
     /// What is missing, malformed or unsupported, e.g. "tokenizer.ggml.model 'bert' is not supported".
     public let message: String
 
+    /// An error saying `message`.
     public init(_ message: String) {
         self.message = message
     }
