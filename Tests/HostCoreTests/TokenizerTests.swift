@@ -28,6 +28,15 @@ import Testing
         try expectGolden(tokenizer, TokenizerGolden.load("smollm2-pre-\(pre)"))
     }
 
+    /// SentencePiece's space prefix (off in Gemma 3's file): a space before the text and after each special token.
+    @Test func spacePrefixMatchesLlamaCpp() throws {
+        var metadata = try ModelFiles.open(ModelFiles.gemma3).metadata
+        metadata["tokenizer.ggml.add_space_prefix"] = .bool(true)
+        let tokenizer = try TokenizerLoader.load(metadata: metadata)
+        #expect(tokenizer.vocabulary.addsSpacePrefix)
+        try expectGolden(tokenizer, TokenizerGolden.load("gemma3-space-prefix"))
+    }
+
     @Test func specialTokensOfTheRealModels() throws {
         let smol = try TokenizerLoader.load(from: ModelFiles.open(ModelFiles.smolLM2))
         #expect(smol.encode("<|im_start|>user\nhi<|im_end|>", addSpecial: true, parseSpecial: true) == [1, 4093, 198, 6004, 2])

@@ -8,8 +8,9 @@ MODEL_CACHE defaults to $PLEXUS_MODEL_CACHE or <package root>/.cache/models (scr
 Writes one tokenizer-<name>.json per vocabulary next to this script:
   - smollm2, gemma3: the two real models;
   - smollm2-pre-<pre>: SmolLM2's vocabulary and merges with tokenizer.ggml.pre replaced by <pre>
-    (gpt-2, llama3, qwen2, default), so the other
-    pre-tokenizers are proven on a real vocabulary (the Swift test makes the same substitution in memory).
+    (gpt-2, llama3, qwen2, default), so the other pre-tokenizers are proven on a real vocabulary;
+  - gemma3-space-prefix: Gemma 3 with tokenizer.ggml.add_space_prefix = true (SentencePiece's other mode).
+  The Swift tests make the same substitutions in memory; these variants carry no piece table (same vocabulary).
 
 Each case holds the text, the ids for every (add_special, parse_special) pair, and what llama.cpp decodes them to
 (llama_detokenize with remove_special=false, unparse_special false/true), bytes as hex. A piece table samples
@@ -144,7 +145,7 @@ def detokenize(vocab, tokens, unparse_special: bool) -> bytes:
     return buffer.raw[:n]
 
 
-def describe(llm: Llama, name: str, source: str, texts) -> dict:
+def describe(llm: Llama, name: str, source: str, texts, with_pieces: bool) -> dict:
     vocab = llama_cpp.llama_model_get_vocab(llm.model)
     n_tokens = llama_cpp.llama_vocab_n_tokens(vocab)
     cases = []
@@ -166,7 +167,8 @@ def describe(llm: Llama, name: str, source: str, texts) -> dict:
     special_ids = [i for i in range(n_tokens)
                    if llama_cpp.llama_vocab_get_attr(vocab, i) & (1 << 0 | 1 << 3 | 1 << 4)
                    and b"unused" not in llama_cpp.llama_vocab_get_text(vocab, i)]
-    sampled = sorted(set(range(min(300, n_tokens))) | set(range(0, n_tokens, 251)) | set(special_ids))
+    sampled = sorted(set(range(min(300, n_tokens))) | set(range(0, n_tokens, 251)) | set(special_ids)) \
+        if with_pieces else []
     pieces = [{"id": i, "attr": int(llama_cpp.llama_vocab_get_attr(vocab, i)),
                "piece": hexbytes(piece(vocab, i, False)), "piece_special": hexbytes(piece(vocab, i, True))}
               for i in sampled]
@@ -190,18 +192,18 @@ def describe(llm: Llama, name: str, source: str, texts) -> dict:
     }
 
 
-def with_pre(source_path: str, pre: str, directory: str) -> str:
-    """SmolLM2's metadata (no tensors) with tokenizer.ggml.pre replaced: llama.cpp loads it with vocab_only."""
+def variant(source_path: str, name: str, key: str, replacement, directory: str) -> str:
+    """A model's metadata (no tensors) with one key replaced: llama.cpp loads it with vocab_only."""
     reader = gguf.GGUFReader(source_path)
-    path = os.path.join(directory, f"smollm2-pre-{pre}.gguf")
+    path = os.path.join(directory, f"{name}.gguf")
     writer = gguf.GGUFWriter(path, arch=str(reader.fields["general.architecture"].contents()))
-    for key, field in reader.fields.items():
-        if key.startswith("GGUF.") or key == "general.architecture":
+    for field_key, field in reader.fields.items():
+        if field_key.startswith("GGUF.") or field_key == "general.architecture":
             continue
-        value = pre if key == "tokenizer.ggml.pre" else field.contents()
+        value = replacement if field_key == key else field.contents()
         value_type = field.types[0]
         sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
-        writer.add_key_value(key, value, value_type, sub_type=sub_type)
+        writer.add_key_value(field_key, value, value_type, sub_type=sub_type)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -227,17 +229,21 @@ def main() -> None:
         if not os.path.exists(path):
             sys.exit(f"missing {path}: run scripts/fetch-models")
 
-    models = [("smollm2", smollm, COMMON + SMOLLM_CHAT), ("gemma3", gemma, COMMON + GEMMA_CHAT)]
+    models = [("smollm2", smollm, os.path.basename(smollm), COMMON + SMOLLM_CHAT, True),
+              ("gemma3", gemma, os.path.basename(gemma), COMMON + GEMMA_CHAT, True)]
     with tempfile.TemporaryDirectory() as directory:
         for pre in ("gpt-2", "llama3", "qwen2", "default"):
-            models.append((f"smollm2-pre-{pre}", with_pre(smollm, pre, directory), COMMON + SMOLLM_CHAT))
-        for name, path, texts in models:
+            name = f"smollm2-pre-{pre}"
+            models.append((name, variant(smollm, name, "tokenizer.ggml.pre", pre, directory),
+                           f"{os.path.basename(smollm)} with tokenizer.ggml.pre = {pre}", COMMON + SMOLLM_CHAT, False))
+        name = "gemma3-space-prefix"
+        models.append((name, variant(gemma, name, "tokenizer.ggml.add_space_prefix", True, directory),
+                       f"{os.path.basename(gemma)} with tokenizer.ggml.add_space_prefix = true",
+                       COMMON + GEMMA_CHAT, False))
+        for name, path, source, texts, with_pieces in models:
             llm = Llama(model_path=path, vocab_only=True, verbose=False)
-            write(describe(llm, name, os.path.basename(path) if "pre" not in name else
-                           f"SmolLM2-135M-Instruct.Q4_1.gguf with tokenizer.ggml.pre = {name.split('-pre-')[1]}",
-                           texts))
+            write(describe(llm, name, source, texts, with_pieces))
             del llm
-
 
 if __name__ == "__main__":
     main()
