@@ -93,6 +93,22 @@ import Testing
         }
     }
 
+    /// Every single-byte corruption of the header region either parses or throws; none may crash or read out of
+    /// bounds (a crash would end the test process).
+    @Test func survivesEveryByteCorruption() throws {
+        let bytes = Self.sample.bytes()
+        let headerEnd = Self.sample.headerAndInfos().count
+        var accepted = 0
+        for position in 0..<headerEnd {
+            for value: UInt8 in [0x00, 0x01, 0x7F, 0x80, 0xFF] where bytes[position] != value {
+                var corrupted = bytes
+                corrupted[position] = value
+                if (try? GGUFFile(bytes: corrupted)) != nil { accepted += 1 }
+            }
+        }
+        #expect(accepted < headerEnd * 5)
+    }
+
     @Test func refusesBadMagic() throws {
         var bytes = Self.sample.bytes()
         bytes.replaceSubrange(0..<4, with: Array("GGUX".utf8))
