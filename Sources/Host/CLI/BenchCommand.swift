@@ -3,18 +3,59 @@ import HostCore
 /// `plexus bench`: benchmarks (never timed tests). Device benchmarks print a table, or JSON with --json.
 enum BenchCommand {
     static let usage = """
-        usage: plexus bench cpu [--threads N] [--json]
+        usage: plexus bench --model FILE.gguf [-p 512] [-n 128] [-t THREADS] [-r REPETITIONS] [--plugins DIR]... [--json]
+               plexus bench cpu [--threads N] [--json]
                plexus bench cuda [--json]
 
+          --model  prompt processing (pp: a prompt of p random tokens in one prefill) and generation (tg: n
+                   single-token decode steps) in tokens/s, mean and standard deviation over r runs, as llama-bench
           cpu    parallel_for overhead per call (host pool), CPU stream lane round trip, evict/restore of 256 MiB
                  of weights between host tiers over 2 lanes vs one plain memcpy of the same bytes
           cuda   empty-kernel launch through the host table vs raw cuLaunchKernel, 4-stream overlap, pinned and
                  pageable host-to-device bandwidth, evict/restore bandwidth vs the measured link (needs a GPU)
         """
 
+    private static func count(_ arguments: inout ArgumentList, _ flag: String, default value: Int) throws(UsageError) -> Int {
+        guard let text = try arguments.value(flag) else { return value }
+        guard let number = Int(text), number >= 0, number <= 1 << 16 else { throw UsageError("\(flag) needs an integer in 0...65536") }
+        return number
+    }
+
+    private static func benchModel(_ path: String, _ arguments: ArgumentList, json: Bool) throws(UsageError) -> Int32 {
+        var arguments = arguments
+        let prompt = try count(&arguments, "-p", default: 512)
+        let generate = try count(&arguments, "-n", default: 128)
+        let threads = try count(&arguments, "-t", default: 0)
+        let repetitions = max(1, try count(&arguments, "-r", default: 5))
+        let directories = try arguments.values("--plugins")
+        try arguments.finish()
+        do {
+            let session = try ModelSession.open(path: path, pluginDirectories: directories, environment: ProcessEnvironment.current(),
+                                                threads: threads > 0 ? threads : nil,
+                                                options: [("max_batch_tokens", String(max(prompt, 16)))])
+            let figures = try LLMBenchmark(session: session, promptTokens: prompt, generatedTokens: generate, repetitions: repetitions).run()
+            let workers = session.devices.cpu.pool.count
+            if json {
+                let items = figures.map { "{\"test\": \"\($0.test)\", \"threads\": \(workers), \"tokens_per_second\": \($0.mean), \"stddev\": \($0.deviation)}" }
+                Output.line("[" + items.joined(separator: ", ") + "]")
+            } else {
+                Output.line("model | arch | threads | test | t/s")
+                Output.line("---|---|---|---|---")
+                for figure in figures {
+                    Output.line("\(path.split(separator: "/").last ?? "") | \(session.model.info.architecture) | \(workers) | \(figure.test) | \(FixedPoint.format(figure.mean, 2)) ± \(FixedPoint.format(figure.deviation, 2))")
+                }
+            }
+            return 0
+        } catch {
+            Output.error("plexus: \(error)")
+            return 1
+        }
+    }
+
     static func run(_ arguments: ArgumentList) throws(UsageError) -> Int32 {
         var arguments = arguments
         let json = arguments.flag("--json")
+        if let model = try arguments.value("--model") { return try benchModel(model, arguments, json: json) }
         let threads = try arguments.value("--threads").map { (text: String) throws(UsageError) -> Int in
             guard let count = Int(text), count > 0, count <= 1024 else { throw UsageError("--threads needs 1...1024") }
             return count
