@@ -15,7 +15,8 @@ let package = Package(
         .target(name: "HostCore", dependencies: ["PluginABI", "HostShim"], path: "Sources/Host/Core"),
         // The `plexus` command: argument parsing only.
         .executableTarget(name: "plexus", dependencies: ["HostCore"], path: "Sources/Host/CLI"),
-        .testTarget(name: "HostCoreTests", dependencies: ["HostCore"], path: "Tests/HostCoreTests"),
+        .testTarget(name: "HostCoreTests", dependencies: ["HostCore"], path: "Tests/HostCoreTests",
+                    exclude: ["Golden"]),  // golden data and the scripts that make it; tests read it by path
     ],
     swiftLanguageModes: [.v6]
 )

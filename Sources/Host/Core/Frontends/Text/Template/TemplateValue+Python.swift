@@ -1,0 +1,82 @@
+/// How values print: Python's `str()` (what `{{ x }}` and `~` produce) and `repr()` (how lists and dicts show
+/// their items), so that templates that print containers or numbers match Jinja byte for byte.
+extension TemplateValue {
+    /// Python's `str(value)`, as Jinja prints it; undefined prints as "".
+    public var pythonString: String {
+        switch self {
+        case .undefined: return ""
+        case .string(let value): return value
+        default: return pythonRepr
+        }
+    }
+
+    /// Python's `repr(value)`.
+    public var pythonRepr: String {
+        switch self {
+        case .undefined: return "Undefined"
+        case .none: return "None"
+        case .bool(let value): return value ? "True" : "False"
+        case .int(let value): return String(value)
+        case .double(let value): return Self.pythonFloat(value)
+        case .string(let value): return Self.pythonQuoted(value)
+        case .array(let items): return "[" + items.map(\.pythonRepr).joined(separator: ", ") + "]"
+        case .object(let object):
+            return "{" + object.pairs.map { Self.pythonQuoted($0.key) + ": " + $0.value.pythonRepr }
+                .joined(separator: ", ") + "}"
+        case .handle(let handle): return "<\(handle.typeName)>"
+        }
+    }
+
+    /// Python's `repr(float)`: the shortest text that reads back as the same double.
+    ///
+    /// Swift's `description` uses the same shortest-digits algorithm and the same switch to exponent notation
+    /// (exponent < -4 or >= 16), so only the non-finite spellings differ.
+    static func pythonFloat(_ value: Double) -> String {
+        if value.isNaN { return "nan" }
+        if value.isInfinite { return value < 0 ? "-inf" : "inf" }
+        return value.description
+    }
+
+    /// Python's `repr(str)`: single quotes unless the text has a single quote and no double quote.
+    static func pythonQuoted(_ text: String) -> String {
+        let quote: Unicode.Scalar = text.contains("'") && !text.contains("\"") ? "\"" : "'"
+        var out = String.UnicodeScalarView()
+        out.append(quote)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case quote, "\\": out.append("\\"); out.append(scalar)
+            case "\t": out.append(contentsOf: "\\t".unicodeScalars)
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
+            default:
+                if isPrintable(scalar) {
+                    out.append(scalar)
+                } else {
+                    out.append(contentsOf: hexEscape(scalar).unicodeScalars)
+                }
+            }
+        }
+        out.append(quote)
+        return String(out)
+    }
+
+    /// Python's `str.isprintable()` for one character: not a control, format, surrogate, private-use,
+    /// unassigned or separator character, except the ASCII space.
+    private static func isPrintable(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar == " " { return true }
+        switch scalar.properties.generalCategory {
+        case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator,
+             .spaceSeparator:
+            return false
+        default:
+            return true
+        }
+    }
+
+    private static func hexEscape(_ scalar: Unicode.Scalar) -> String {
+        let value = scalar.value
+        let (prefix, width) = value <= 0xFF ? ("\\x", 2) : value <= 0xFFFF ? ("\\u", 4) : ("\\U", 8)
+        let digits = String(value, radix: 16)
+        return prefix + String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+}
