@@ -19,12 +19,11 @@ extension TemplateInterpreter {
         try charge(1, at: location)
         switch name {
         case "trim":
-            let chars = arguments.value(0, "chars")?.stringValue.map { Array($0.unicodeScalars) }
-            return .string(TextOps.string(TextOps.strip(Array(value.pythonString.unicodeScalars), chars, leading: true, trailing: true)))
-        case "upper": return .string(value.pythonString.uppercased())
-        case "lower": return .string(value.pythonString.lowercased())
-        case "capitalize": return .string(TextOps.capitalize(Array(value.pythonString.unicodeScalars)))
-        case "title": return .string(Self.jinjaTitle(value.pythonString))
+            return .string(TextOps.strip(try text(value, at: location), arguments.value(0, "chars")?.stringValue))
+        case "upper": return .string(try text(value, at: location).uppercased())
+        case "lower": return .string(try text(value, at: location).lowercased())
+        case "capitalize": return .string(TextOps.capitalize(try text(value, at: location)))
+        case "title": return .string(Self.jinjaTitle(try text(value, at: location)))
         case "length", "count": return .int(try length(of: value, at: location))
         case "first":
             if case .none = value { throw TemplateError(.type, "'NoneType' object is not iterable", at: location) }
@@ -32,12 +31,10 @@ extension TemplateInterpreter {
         case "last":
             return try iterate(value, at: location).last ?? .undefined
         case "join":
-            let separator = arguments.value(0, "d")?.pythonString ?? ""
+            let separator = try text(arguments.value(0, "d") ?? .string(""), at: location)
             var items = try iterate(value, at: location)
             if let attribute = arguments.value(1, "attribute") { items = try items.map { (item) throws(TemplateError) in try lookupPath(attribute, in: item, at: location) } }
-            let joined = items.map(\.pythonString).joined(separator: separator)
-            try charge(size: joined.utf8.count, at: location)
-            return .string(joined)
+            return .string(try join(try items.map { (item) throws(TemplateError) in try text(item, at: location) }, separator, at: location))
         case "default", "d":
             let fallback = arguments.value(0, "default_value") ?? .string("")
             let boolean = arguments.value(1, "boolean")?.isTruthy ?? false
@@ -49,7 +46,7 @@ extension TemplateInterpreter {
             default: throw TemplateError(.type, "Can only get item pairs from a mapping.", at: location)
             }
         case "list": return .array(try iterate(value, at: location))
-        case "string", "safe": return .string(value.pythonString)
+        case "string", "safe": return .string(try text(value, at: location))
         case "tojson": return try toJSON(value, arguments, at: location)
         case "selectattr", "rejectattr", "select", "reject":
             return try select(name, value, arguments, at: location)
@@ -64,22 +61,41 @@ extension TemplateInterpreter {
                 throw TemplateError(.type, "replace takes two strings", at: location)
             }
             let count = arguments.value(2, "count")?.integer ?? -1
-            let result = TextOps.replace(Array(value.pythonString.unicodeScalars), Array(old.unicodeScalars), Array(new.unicodeScalars), count: count)
-            try charge(size: result.count, at: location)
-            return .string(TextOps.string(result))
+            return .string(try replace(try text(value, at: location), old, new, count: count, at: location))
         case "int", "float", "abs", "round": return try number(name, value, arguments, at: location)
-        case "indent": return .string(Self.indent(value.pythonString, arguments))
+        case "indent":
+            let input = try text(value, at: location)
+            let width: Int = if case .string(let given)? = arguments.value(0, "width") { given.utf8.count } else { 4 }
+            let lines = input.utf8.reduce(1) { $0 + ($1 == 10 ? 1 : 0) }
+            try charge(size: input.utf8.count + (lines + 1) * max(width, arguments.value(0, "width")?.integer ?? 0), at: location)
+            return .string(Self.indent(input, arguments))
         case "sum", "min", "max": return try aggregate(name, value, arguments, at: location)
         case "attr":
             guard case .string(let attribute) = arguments.value(0, "name") else { throw TemplateError(.type, "attr takes a name", at: location) }
             if case .object = value, !TemplateMethods.has(attribute, on: value) { return .undefined }
             return try self.attribute(attribute, of: value, at: location)
-        case "escape", "e": return .string(Self.escapeHTML(value.pythonString))
+        case "escape", "e": return .string(Self.escapeHTML(try text(value, at: location)))
         case "wordcount":
-            return .int(value.pythonString.unicodeScalars.split { !($0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "_") }.count)
+            return .int(try text(value, at: location).unicodeScalars.split { !($0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "_") }.count)
         default:
             throw TemplateError(.unsupported, "no filter named '\(name)'", at: location)
         }
+    }
+
+    /// `separator.join(pieces)`, refused before it is built if it would exceed the size limit.
+    mutating func join(_ pieces: [String], _ separator: String, at location: SourceLocation) throws(TemplateError) -> String {
+        let size = pieces.reduce(separator.utf8.count * max(0, pieces.count - 1)) { $0 + $1.utf8.count }
+        try charge(size: size, at: location)
+        return pieces.joined(separator: separator)
+    }
+
+    /// `str.replace`, refused before it is built if it would exceed the size limit.
+    mutating func replace(_ text: String, _ old: String, _ new: String, count: Int,
+                          at location: SourceLocation) throws(TemplateError) -> String {
+        let hits = min(TextOps.count(old, in: text), count < 0 ? .max : count)
+        let growth = max(0, new.utf8.count - old.utf8.count).multipliedReportingOverflow(by: hits)
+        try charge(size: growth.overflow ? .max : text.utf8.count + growth.partialValue, at: location)
+        return TextOps.replace(text, old, new, count: count)
     }
 
     /// Python's `len()`; undefined has length 0.
@@ -114,9 +130,9 @@ extension TemplateInterpreter {
                                        sortKeys: arguments.value(3, "sort_keys")?.isTruthy ?? false,
                                        ensureASCII: arguments.value(0, "ensure_ascii")?.isTruthy ?? false)
         do {
-            return .string(try TemplateJSON.encode(value, style: style))
+            return .string(try TemplateJSON.encode(value, style: style, maxBytes: limits.maxOutputBytes))
         } catch {
-            throw TemplateError(.type, error.message, at: location)
+            throw TemplateError(error.exceededSize ? .limit : .type, error.message, at: location)
         }
     }
 
@@ -309,7 +325,7 @@ extension TemplateInterpreter {
         }
         let first = arguments.value(1, "first")?.isTruthy ?? false
         let blank = arguments.value(2, "blank")?.isTruthy ?? false
-        var lines = TextOps.splitLines(Array((text + "\n").unicodeScalars)).map { TextOps.string($0) }
+        var lines = TextOps.splitLines(text + "\n")
         var result: String
         if blank {
             result = lines.joined(separator: "\n" + indentation)
@@ -340,7 +356,5 @@ extension TemplateInterpreter {
 
 extension String {
     /// The text without leading and trailing Python whitespace.
-    var trimmingPythonSpace: String {
-        TextOps.string(TextOps.strip(Array(unicodeScalars), nil, leading: true, trailing: true))
-    }
+    var trimmingPythonSpace: String { TextOps.strip(self, nil) }
 }

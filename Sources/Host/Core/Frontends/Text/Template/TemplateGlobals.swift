@@ -35,10 +35,12 @@ extension TemplateInterpreter {
             var object = TemplateObject()
             if let first = arguments.positional.first, case .object(let initial) = first { object = initial }
             for argument in arguments.keyword { object[argument.name] = argument.value }
+            try checkDepth(.object(object), at: location)
             namespaces.append(object)
             return .handle(TemplateHandle(kind: .namespace(namespaces.count - 1)))
         case .raiseException:
-            throw TemplateError(.raised, arguments.positional.first?.pythonString ?? "raise_exception() called", at: location)
+            throw TemplateError(.raised, try arguments.positional.first.map { (message) throws(TemplateError) in try text(message, at: location) }
+                                ?? "raise_exception() called", at: location)
         case .strftimeNow:
             guard case .string(let format) = arguments.value(0, "format") else {
                 throw TemplateError(.type, "strftime_now() takes a format string", at: location)

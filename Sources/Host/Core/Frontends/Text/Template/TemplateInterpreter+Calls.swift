@@ -86,6 +86,8 @@ extension TemplateInterpreter {
             scopes = savedScopes
             callDepth -= 1
         }
+        for argument in arguments.positional { try checkDepth(argument, at: location) }
+        for argument in arguments.keyword { try checkDepth(argument.value, at: location) }
         let names = Set(macro.parameters.map(\.name))
         var extraKeywords = TemplateObject()
         for argument in arguments.keyword where !names.contains(argument.name) { extraKeywords[argument.name] = argument.value }

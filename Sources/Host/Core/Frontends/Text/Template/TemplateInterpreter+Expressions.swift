@@ -131,9 +131,11 @@ extension TemplateInterpreter {
             return items.indices.contains(resolved) ? items[resolved] : .undefined
         case (.string(let text), _):
             guard let index = key.integer else { break }
-            let scalars = Array(text.unicodeScalars)
+            let scalars = text.unicodeScalars
             let resolved = index < 0 ? scalars.count + index : index
-            return scalars.indices.contains(resolved) ? .string(String(scalars[resolved])) : .undefined
+            guard resolved >= 0, let position = scalars.index(scalars.startIndex, offsetBy: resolved, limitedBy: scalars.endIndex),
+                  position < scalars.endIndex else { return .undefined }
+            return .string(String(scalars[position]))
         default:
             break
         }
@@ -235,9 +237,9 @@ extension TemplateInterpreter {
         }
         let right = try evaluate(rightExpression)
         if op == .concat {
-            let text = left.pythonString + right.pythonString
-            try charge(size: text.utf8.count, at: location)
-            return .string(text)
+            let (leftText, rightText) = (try text(left, at: location), try text(right, at: location))
+            try charge(size: leftText.utf8.count + rightText.utf8.count, at: location)
+            return .string(leftText + rightText)
         }
         if left.isUndefined { throw undefinedError(leftExpression) }
         if right.isUndefined { throw undefinedError(rightExpression) }
@@ -255,11 +257,11 @@ extension TemplateInterpreter {
             return .array(a + b)
         case (.multiply, .string(let text), _), (.multiply, _, .string(let text)):
             guard let times = (left.stringValue == nil ? left : right).integer else { break }
-            try charge(size: text.utf8.count * max(0, min(times, limits.maxOutputBytes)), at: location)
+            try charge(size: repeatedSize(text.utf8.count, times), at: location)
             return .string(String(repeating: text, count: max(0, times)))
         case (.multiply, .array(let items), _), (.multiply, _, .array(let items)):
             guard let times = (left.integer ?? right.integer) else { break }
-            try charge(size: items.count * max(0, min(times, limits.maxOutputBytes)), at: location)
+            try charge(size: repeatedSize(items.count, times), at: location)
             return .array(Array([[TemplateValue]](repeating: items, count: max(0, times)).joined()))
         default:
             break
@@ -268,6 +270,12 @@ extension TemplateInterpreter {
         if let a = left.number, let b = right.number { return try floatArithmetic(op, a, b, at: location) }
         throw TemplateError(.type, "unsupported operand type(s) for \(op.rawValue): '\(left.typeName)' and '\(right.typeName)'",
                             at: location)
+    }
+
+    /// The size of `count` repeated `times` times, saturating instead of overflowing (the limit check refuses it).
+    private func repeatedSize(_ count: Int, _ times: Int) -> Int {
+        let (size, overflow) = count.multipliedReportingOverflow(by: max(0, times))
+        return overflow ? .max : size
     }
 
     private func integerArithmetic(_ op: TemplateExpression.BinaryOperator, _ a: Int, _ b: Int,
@@ -386,7 +394,7 @@ extension TemplateInterpreter {
             guard case .string(let part) = needle else {
                 throw TemplateError(.type, "'in <string>' requires string as left operand, not \(needle.typeName)", at: location)
             }
-            return part.isEmpty || Self.find(Array(part.unicodeScalars), in: Array(text.unicodeScalars), from: 0) != nil
+            return TextOps.contains(part, in: text)
         case .array(let items): return items.contains(needle)
         case .object(let object):
             guard case .string(let key) = needle else { return false }
@@ -395,17 +403,5 @@ extension TemplateInterpreter {
         default:
             throw TemplateError(.type, "argument of type '\(container.typeName)' is not iterable", at: location)
         }
-    }
-
-    /// The first index at or after `start` where `needle` occurs in `haystack`.
-    static func find(_ needle: [Unicode.Scalar], in haystack: [Unicode.Scalar], from start: Int) -> Int? {
-        guard needle.count <= haystack.count else { return nil }
-        guard !needle.isEmpty else { return min(start, haystack.count) }
-        var index = start
-        while index + needle.count <= haystack.count {
-            if haystack[index] == needle[0], haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
-            index += 1
-        }
-        return nil
     }
 }

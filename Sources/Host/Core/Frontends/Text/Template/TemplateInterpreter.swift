@@ -57,7 +57,7 @@ struct TemplateInterpreter {
         case .text(let text):
             try emit(text, at: node.location)
         case .output(let expression):
-            try emit(try evaluate(expression).pythonString, at: node.location)
+            try emit(try text(try evaluate(expression), at: node.location), at: node.location)
         case .ifBlock(let branches, let otherwise):
             for branch in branches where try evaluate(branch.condition).isTruthy {
                 return try execute(branch.body)
@@ -77,11 +77,11 @@ struct TemplateInterpreter {
         case .callBlock(let call, let caller):
             macros.append((caller, scopes.dropFirst()))
             let callerHandle = TemplateValue.handle(TemplateHandle(kind: .macro(macros.count - 1)))
-            try emit(try evaluateCall(call, caller: callerHandle).pythonString, at: node.location)
+            try emit(try text(try evaluateCall(call, caller: callerHandle), at: node.location), at: node.location)
         case .filterBlock(let filters, let body):
             var text = TemplateValue.string(try capture(body))
             for filter in filters { text = try applyFilter(filter.name, to: text, filter.arguments, at: filter.location) }
-            try emit(text.pythonString, at: node.location)
+            try emit(try self.text(text, at: node.location), at: node.location)
         case .breakLoop:
             return .breakLoop
         case .continueLoop:
@@ -110,11 +110,14 @@ struct TemplateInterpreter {
         loops.append(LoopState(items: items))
         let handle = TemplateValue.handle(TemplateHandle(kind: .loop(loops.count - 1)))
         let loopIndex = loops.count - 1
+        // One scope per iteration (assignments in the body do not outlive it), emptied rather than reallocated.
+        scopes.append([:])
+        defer { scopes.removeLast() }
         for (index, item) in items.enumerated() {
             try charge(1, at: location)
             loops[loopIndex].index0 = index
-            scopes.append(["loop": handle])
-            defer { scopes.removeLast() }
+            scopes[scopes.count - 1].removeAll(keepingCapacity: true)
+            scopes[scopes.count - 1]["loop"] = handle
             try bind(item, to: loop.target, at: location)
             if try execute(loop.body) == .breakLoop { break }
         }
@@ -140,6 +143,7 @@ struct TemplateInterpreter {
             guard case .handle(let handle) = lookup(name), case .namespace(let id) = handle.kind else {
                 throw TemplateError(.type, "can only assign attributes of a namespace() object, and '\(name)' is not one", at: location)
             }
+            try checkDepth(value, at: location)
             namespaces[id][attribute] = value
         }
     }
@@ -186,6 +190,22 @@ struct TemplateInterpreter {
             throw TemplateError(.limit, "a value of \(size) items or bytes exceeds the limit of \(limits.maxOutputBytes)", at: location)
         }
         try charge(size / 16 + 1, at: location)
+    }
+
+    /// `str(value)`, refusing texts larger than the output limit (printing a list can multiply its size).
+    func text(_ value: TemplateValue, at location: SourceLocation) throws(TemplateError) -> String {
+        guard let text = value.pythonString(limit: limits.maxOutputBytes) else {
+            throw TemplateError(.limit, "a value prints to more than \(limits.maxOutputBytes) bytes", at: location)
+        }
+        return text
+    }
+
+    /// Refuses values nested deeper than `maxValueDepth` where values can accumulate (namespace attributes, macro
+    /// arguments), so a loop cannot build a structure deep enough to overflow the stack when printed or freed.
+    func checkDepth(_ value: TemplateValue, at location: SourceLocation) throws(TemplateError) {
+        guard value.nestingDepth(limit: limits.maxValueDepth) <= limits.maxValueDepth else {
+            throw TemplateError(.limit, "a value nests lists or dicts deeper than \(limits.maxValueDepth) levels", at: location)
+        }
     }
 
     /// The items a `for` loop (or unpacking, `list`, `join`, ...) sees: list items, dict keys, string characters;

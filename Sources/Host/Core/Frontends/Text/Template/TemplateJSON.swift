@@ -30,6 +30,8 @@ public enum TemplateJSON {
     /// A value JSON cannot express, or JSON text that is not valid.
     public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
         public let message: String
+        /// Whether the text outgrew the size it was allowed (rather than the value being unencodable).
+        var exceededSize = false
         public var description: String { message }
     }
 
@@ -38,8 +40,13 @@ public enum TemplateJSON {
 
     /// The JSON text of a value, as `json.dumps` writes it.
     public static func encode(_ value: TemplateValue, style: Style = Style()) throws(Failure) -> String {
+        try encode(value, style: style, maxBytes: .max)
+    }
+
+    /// The JSON text of a value; fails once the text grows past `maxBytes` (indents multiply with depth).
+    static func encode(_ value: TemplateValue, style: Style, maxBytes: Int) throws(Failure) -> String {
         var out = ""
-        try write(value, style: style, level: 0, into: &out)
+        try write(value, style: style, level: 0, maxBytes: maxBytes, into: &out)
         return out
     }
 
@@ -50,7 +57,9 @@ public enum TemplateJSON {
         return value
     }
 
-    private static func write(_ value: TemplateValue, style: Style, level: Int, into out: inout String) throws(Failure) {
+    private static func write(_ value: TemplateValue, style: Style, level: Int, maxBytes: Int,
+                              into out: inout String) throws(Failure) {
+        guard out.utf8.count <= maxBytes else { throw Failure(message: "JSON text exceeds \(maxBytes) bytes", exceededSize: true) }
         switch value {
         case .none: out += "null"
         case .bool(let flag): out += flag ? "true" : "false"
@@ -64,10 +73,10 @@ public enum TemplateJSON {
             out += "["
             for (index, item) in items.enumerated() {
                 out += index == 0 ? "" : style.itemSeparator
-                newline(style, level + 1, &out)
-                try write(item, style: style, level: level + 1, into: &out)
+                try newline(style, level + 1, maxBytes, &out)
+                try write(item, style: style, level: level + 1, maxBytes: maxBytes, into: &out)
             }
-            newline(style, level, &out)
+            try newline(style, level, maxBytes, &out)
             out += "]"
         case .object(let object):
             guard !object.isEmpty else { out += "{}"; return }
@@ -78,20 +87,24 @@ public enum TemplateJSON {
             out += "{"
             for (index, pair) in pairs.enumerated() {
                 out += index == 0 ? "" : style.itemSeparator
-                newline(style, level + 1, &out)
+                try newline(style, level + 1, maxBytes, &out)
                 writeString(pair.key, ascii: style.ensureASCII, into: &out)
                 out += style.keySeparator
-                try write(pair.value, style: style, level: level + 1, into: &out)
+                try write(pair.value, style: style, level: level + 1, maxBytes: maxBytes, into: &out)
             }
-            newline(style, level, &out)
+            try newline(style, level, maxBytes, &out)
             out += "}"
         case .undefined, .handle:
             throw Failure(message: "Object of type \(value.typeName) is not JSON serializable")
         }
     }
 
-    private static func newline(_ style: Style, _ level: Int, _ out: inout String) {
+    private static func newline(_ style: Style, _ level: Int, _ maxBytes: Int, _ out: inout String) throws(Failure) {
         guard let indent = style.indent else { return }
+        let (size, overflow) = indent.utf8.count.multipliedReportingOverflow(by: level)
+        guard !overflow, out.utf8.count + size < maxBytes else {
+            throw Failure(message: "JSON text exceeds \(maxBytes) bytes", exceededSize: true)
+        }
         out += "\n"
         for _ in 0..<level { out += indent }
     }

@@ -29,7 +29,7 @@ extension TemplateInterpreter {
                              at location: SourceLocation) throws(TemplateError) -> TemplateValue {
         try charge(1, at: location)
         switch receiver {
-        case .string(let text): return try stringMethod(name, Array(text.unicodeScalars), arguments, at: location)
+        case .string(let text): return try stringMethod(name, text, arguments, at: location)
         case .object(let object): return try dictMethod(name, object, arguments, at: location)
         case .array(let items): return try listMethod(name, items, arguments, at: location)
         case .handle(let handle):
@@ -41,12 +41,12 @@ extension TemplateInterpreter {
         throw TemplateError(.type, "'\(receiver.typeName)' object has no method '\(name)'", at: location)
     }
 
-    private mutating func stringMethod(_ name: String, _ text: [Unicode.Scalar], _ arguments: TemplateCallArguments,
+    private mutating func stringMethod(_ name: String, _ text: String, _ arguments: TemplateCallArguments,
                                        at location: SourceLocation) throws(TemplateError) -> TemplateValue {
-        func string(_ index: Int, _ keyword: String) throws(TemplateError) -> [Unicode.Scalar]? {
+        func string(_ index: Int, _ keyword: String) throws(TemplateError) -> String? {
             switch arguments.value(index, keyword) {
             case nil, .none?: return nil
-            case .string(let value)?: return Array(value.unicodeScalars)
+            case .string(let value)?: return value
             case let other?: throw TemplateError(.type, "\(name)() argument must be str, not \(other.typeName)", at: location)
             }
         }
@@ -59,46 +59,43 @@ extension TemplateInterpreter {
         }
         switch name {
         case "strip", "lstrip", "rstrip":
-            return .string(TextOps.string(TextOps.strip(text, try string(0, "chars"), leading: name != "rstrip",
-                                                         trailing: name != "lstrip")))
+            return .string(TextOps.strip(text, try string(0, "chars"), leading: name != "rstrip", trailing: name != "lstrip"))
         case "startswith", "endswith":
-            var candidates: [[Unicode.Scalar]] = []
+            var candidates: [String] = []
             switch arguments.value(0, name == "startswith" ? "prefix" : "suffix") {
-            case .string(let value)?: candidates = [Array(value.unicodeScalars)]
+            case .string(let value)?: candidates = [value]
             case .array(let items)?:
                 for item in items {
                     guard case .string(let value) = item else { throw TemplateError(.type, "\(name) tuple must hold strings", at: location) }
-                    candidates.append(Array(value.unicodeScalars))
+                    candidates.append(value)
                 }
             default: throw TemplateError(.type, "\(name)() takes a string or a tuple of strings", at: location)
             }
-            let start = max(0, min(text.count, try count(1, "start") < 0 ? 0 : try count(1, "start")))
-            let tail = text[start...]
-            return .bool(candidates.contains { name == "startswith" ? tail.starts(with: $0) : tail.reversed().starts(with: $0.reversed()) })
+            let start = max(0, try count(1, "start"))
+            let tail = start == 0 ? Substring(text) : Substring(text.unicodeScalars.dropFirst(start))
+            return .bool(candidates.contains { name == "startswith" ? tail.utf8.starts(with: $0.utf8)
+                                                                    : tail.utf8.reversed().starts(with: $0.utf8.reversed()) })
         case "split", "rsplit":
             let separator = try string(0, "sep")
             if separator?.isEmpty == true { throw TemplateError(.type, "empty separator", at: location) }
             let parts = TextOps.split(text, separator: separator, maxSplit: try count(1, "maxsplit"), fromRight: name == "rsplit")
             try charge(size: parts.count, at: location)
-            return .array(parts.map { .string(TextOps.string($0)) })
+            return .array(parts.map(TemplateValue.string))
         case "splitlines":
-            return .array(TextOps.splitLines(text).map { .string(TextOps.string($0)) })
-        case "upper": return .string(TextOps.string(text).uppercased())
-        case "lower": return .string(TextOps.string(text).lowercased())
+            return .array(TextOps.splitLines(text).map(TemplateValue.string))
+        case "upper": return .string(text.uppercased())
+        case "lower": return .string(text.lowercased())
         case "title": return .string(TextOps.pythonTitle(text))
         case "capitalize": return .string(TextOps.capitalize(text))
         case "replace":
             guard let old = try string(0, "old"), let new = try string(1, "new") else {
                 throw TemplateError(.type, "replace() takes two strings", at: location)
             }
-            let result = TextOps.replace(text, old, new, count: try count(2, "count"))
-            try charge(size: result.count, at: location)
-            return .string(TextOps.string(result))
+            return .string(try replace(text, old, new, count: try count(2, "count"), at: location))
         case "find", "rfind", "count":
             guard let needle = try string(0, "sub") else { throw TemplateError(.type, "\(name)() takes a string", at: location) }
-            if name == "count" { return .int(TextOps.occurrences(of: needle, in: text).count) }
-            let found = TextOps.occurrences(of: needle, in: text, overlapping: true)
-            return .int((name == "find" ? found.first : found.last) ?? -1)
+            if name == "count" { return .int(TextOps.count(needle, in: text)) }
+            return .int(TextOps.find(needle, in: text, last: name == "rfind"))
         case "join":
             let items = try iterate(arguments.value(0, "iterable") ?? .array([]), at: location)
             var pieces: [String] = []
@@ -108,17 +105,22 @@ extension TemplateInterpreter {
                 }
                 pieces.append(piece)
             }
-            let joined = pieces.joined(separator: TextOps.string(text))
-            try charge(size: joined.utf8.count, at: location)
-            return .string(joined)
-        case "isdigit": return .bool(!text.isEmpty && text.allSatisfy { $0.properties.numericType == .decimal || $0.properties.numericType == .digit })
-        case "isalpha": return .bool(!text.isEmpty && text.allSatisfy { $0.properties.isAlphabetic })
-        case "isalnum": return .bool(!text.isEmpty && text.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil })
-        case "isspace": return .bool(!text.isEmpty && text.allSatisfy(TemplateLexer.isSpace))
-        case "isupper": return .bool(text.contains { $0.properties.isCased } && !text.contains { $0.properties.isLowercase })
-        case "islower": return .bool(text.contains { $0.properties.isCased } && !text.contains { $0.properties.isUppercase })
+            return .string(try join(pieces, text, at: location))
         default:
-            throw TemplateError(.unsupported, "str.\(name)() is not supported", at: location)
+            return .bool(try predicate(name, text.unicodeScalars, at: location))
+        }
+    }
+
+    /// `isdigit()`, `isalpha()`, ... : true for a non-empty string whose every character qualifies.
+    private func predicate(_ name: String, _ text: String.UnicodeScalarView, at location: SourceLocation) throws(TemplateError) -> Bool {
+        switch name {
+        case "isdigit": return !text.isEmpty && text.allSatisfy { $0.properties.numericType == .decimal || $0.properties.numericType == .digit }
+        case "isalpha": return !text.isEmpty && text.allSatisfy { $0.properties.isAlphabetic }
+        case "isalnum": return !text.isEmpty && text.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil }
+        case "isspace": return !text.isEmpty && text.allSatisfy(TemplateLexer.isSpace)
+        case "isupper": return text.contains { $0.properties.isCased } && !text.contains { $0.properties.isLowercase }
+        case "islower": return text.contains { $0.properties.isCased } && !text.contains { $0.properties.isUppercase }
+        default: throw TemplateError(.unsupported, "str.\(name)() is not supported", at: location)
         }
     }
 
@@ -158,139 +160,3 @@ extension TemplateInterpreter {
     }
 }
 
-/// Python string operations over Unicode scalars.
-enum TextOps {
-    static func string(_ scalars: some Sequence<Unicode.Scalar>) -> String {
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars)
-        return String(view)
-    }
-
-    /// `str.strip(chars)`: whitespace when `chars` is nil.
-    static func strip(_ text: [Unicode.Scalar], _ chars: [Unicode.Scalar]?, leading: Bool, trailing: Bool) -> ArraySlice<Unicode.Scalar> {
-        let remove: (Unicode.Scalar) -> Bool = chars.map { set in { set.contains($0) } } ?? TemplateLexer.isSpace
-        var start = 0, end = text.count
-        if leading { while start < end, remove(text[start]) { start += 1 } }
-        if trailing { while end > start, remove(text[end - 1]) { end -= 1 } }
-        return text[start..<end]
-    }
-
-    /// Start indices of `needle` in `text`, left to right (non-overlapping unless asked).
-    static func occurrences(of needle: [Unicode.Scalar], in text: [Unicode.Scalar], overlapping: Bool = false) -> [Int] {
-        guard !needle.isEmpty else { return Array(0...text.count) }
-        var found: [Int] = []
-        var index = 0
-        while let hit = TemplateInterpreter.find(needle, in: text, from: index) {
-            found.append(hit)
-            index = hit + (overlapping ? 1 : needle.count)
-        }
-        return found
-    }
-
-    /// `str.split(sep, maxsplit)` / `str.rsplit(...)`; a nil separator splits on runs of whitespace.
-    static func split(_ text: [Unicode.Scalar], separator: [Unicode.Scalar]?, maxSplit: Int, fromRight: Bool) -> [ArraySlice<Unicode.Scalar>] {
-        guard let separator else { return splitOnSpace(text, maxSplit: maxSplit, fromRight: fromRight) }
-        var hits = occurrences(of: separator, in: text)
-        if maxSplit >= 0, hits.count > maxSplit {
-            hits = fromRight ? rightmostNonOverlapping(separator, in: text, count: maxSplit) : Array(hits.prefix(maxSplit))
-        }
-        var parts: [ArraySlice<Unicode.Scalar>] = []
-        var start = 0
-        for hit in hits {
-            parts.append(text[start..<hit])
-            start = hit + separator.count
-        }
-        parts.append(text[start...])
-        return parts
-    }
-
-    private static func rightmostNonOverlapping(_ separator: [Unicode.Scalar], in text: [Unicode.Scalar], count: Int) -> [Int] {
-        var hits: [Int] = []
-        var end = text.count
-        while hits.count < count, end >= separator.count {
-            var index = end - separator.count
-            var found: Int?
-            while index >= 0 {
-                if text[index..<(index + separator.count)].elementsEqual(separator) { found = index; break }
-                index -= 1
-            }
-            guard let found else { break }
-            hits.insert(found, at: 0)
-            end = found
-        }
-        return hits
-    }
-
-    private static func splitOnSpace(_ text: [Unicode.Scalar], maxSplit: Int, fromRight: Bool) -> [ArraySlice<Unicode.Scalar>] {
-        if fromRight {
-            let reversed = Array(text.reversed())
-            return splitOnSpace(reversed, maxSplit: maxSplit, fromRight: false).reversed().map { slice in
-                let piece = Array(slice.reversed())
-                return piece[...]
-            }
-        }
-        var parts: [ArraySlice<Unicode.Scalar>] = []
-        var index = 0
-        while true {
-            while index < text.count, TemplateLexer.isSpace(text[index]) { index += 1 }
-            guard index < text.count else { return parts }
-            if maxSplit >= 0, parts.count == maxSplit {
-                parts.append(text[index...])
-                return parts
-            }
-            let start = index
-            while index < text.count, !TemplateLexer.isSpace(text[index]) { index += 1 }
-            parts.append(text[start..<index])
-        }
-    }
-
-    /// `str.splitlines()` without keepends.
-    static func splitLines(_ text: [Unicode.Scalar]) -> [ArraySlice<Unicode.Scalar>] {
-        let breaks: Set<UInt32> = [0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029]
-        var lines: [ArraySlice<Unicode.Scalar>] = []
-        var start = 0, index = 0
-        while index < text.count {
-            if breaks.contains(text[index].value) {
-                lines.append(text[start..<index])
-                if text[index] == "\r", index + 1 < text.count, text[index + 1] == "\n" { index += 1 }
-                start = index + 1
-            }
-            index += 1
-        }
-        if start < text.count { lines.append(text[start...]) }
-        return lines
-    }
-
-    /// `str.replace(old, new, count)`.
-    static func replace(_ text: [Unicode.Scalar], _ old: [Unicode.Scalar], _ new: [Unicode.Scalar], count: Int) -> [Unicode.Scalar] {
-        var hits = occurrences(of: old, in: text)
-        if count >= 0 { hits = Array(hits.prefix(count)) }
-        var result: [Unicode.Scalar] = []
-        var start = 0
-        for hit in hits {
-            result += text[start..<hit]
-            result += new
-            start = hit + old.count
-            if old.isEmpty, hit < text.count { result.append(text[hit]); start = hit + 1 }
-        }
-        if start <= text.count { result += text[start...] }
-        return result
-    }
-
-    /// Python's `str.title()`: a cased character after an uncased one is titlecased, others lowercased.
-    static func pythonTitle(_ text: [Unicode.Scalar]) -> String {
-        var out = ""
-        var previousCased = false
-        for scalar in text {
-            out += previousCased ? scalar.properties.lowercaseMapping : scalar.properties.titlecaseMapping
-            previousCased = scalar.properties.isCased
-        }
-        return out
-    }
-
-    /// Python's `str.capitalize()`: the first character titlecased, the rest lowercased.
-    static func capitalize(_ text: [Unicode.Scalar]) -> String {
-        guard let first = text.first else { return "" }
-        return first.properties.titlecaseMapping + string(text.dropFirst()).lowercased()
-    }
-}

@@ -50,11 +50,11 @@ extension TemplateInterpreter {
             guard let other else { throw missingArgument(name, at: location) }
             return try contains(other, value, at: location)
         case "lower":
-            let text = value.pythonString.unicodeScalars
-            return text.contains { $0.properties.isCased } && !text.contains { $0.properties.isUppercase }
+            let scalars = try text(value, at: location).unicodeScalars
+            return scalars.contains { $0.properties.isCased } && !scalars.contains { $0.properties.isUppercase }
         case "upper":
-            let text = value.pythonString.unicodeScalars
-            return text.contains { $0.properties.isCased } && !text.contains { $0.properties.isLowercase }
+            let scalars = try text(value, at: location).unicodeScalars
+            return scalars.contains { $0.properties.isCased } && !scalars.contains { $0.properties.isLowercase }
         case "odd", "even", "divisibleby":
             guard let integer = value.integer else { throw TemplateError(.type, "'\(name)' needs an integer", at: location) }
             if name == "divisibleby" {

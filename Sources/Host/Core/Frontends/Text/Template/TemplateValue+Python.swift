@@ -12,19 +12,66 @@ extension TemplateValue {
 
     /// Python's `repr(value)`.
     public var pythonRepr: String {
+        var out = ""
+        _ = writeRepr(into: &out, limit: .max)
+        return out
+    }
+
+    /// `str(value)`, or nil if it would be longer than `limit` bytes (a list can print far larger than it is).
+    func pythonString(limit: Int) -> String? {
+        if case .string(let value) = self { return value.utf8.count <= limit ? value : nil }
+        if case .undefined = self { return "" }
+        var out = ""
+        return writeRepr(into: &out, limit: limit) ? out : nil
+    }
+
+    /// Appends `repr(value)`; stops and returns false once `out` exceeds `limit` bytes.
+    private func writeRepr(into out: inout String, limit: Int) -> Bool {
         switch self {
-        case .undefined: return "Undefined"
-        case .none: return "None"
-        case .bool(let value): return value ? "True" : "False"
-        case .int(let value): return String(value)
-        case .double(let value): return Self.pythonFloat(value)
-        case .string(let value): return Self.pythonQuoted(value)
-        case .array(let items): return "[" + items.map(\.pythonRepr).joined(separator: ", ") + "]"
+        case .undefined: out += "Undefined"
+        case .none: out += "None"
+        case .bool(let value): out += value ? "True" : "False"
+        case .int(let value): out += String(value)
+        case .double(let value): out += Self.pythonFloat(value)
+        case .string(let value): out += Self.pythonQuoted(value)
+        case .array(let items):
+            out += "["
+            for (index, item) in items.enumerated() {
+                if index > 0 { out += ", " }
+                guard item.writeRepr(into: &out, limit: limit) else { return false }
+            }
+            out += "]"
         case .object(let object):
-            return "{" + object.pairs.map { Self.pythonQuoted($0.key) + ": " + $0.value.pythonRepr }
-                .joined(separator: ", ") + "}"
-        case .handle(let handle): return "<\(handle.typeName)>"
+            out += "{"
+            for (index, pair) in object.pairs.enumerated() {
+                if index > 0 { out += ", " }
+                out += Self.pythonQuoted(pair.key) + ": "
+                guard pair.value.writeRepr(into: &out, limit: limit) else { return false }
+            }
+            out += "}"
+        case .handle(let handle): out += "<\(handle.typeName)>"
         }
+        return out.utf8.count <= limit
+    }
+
+    /// How deeply lists and dicts nest in this value, counting at most `limit + 1` levels.
+    func nestingDepth(limit: Int) -> Int {
+        let children: [TemplateValue]
+        switch self {
+        case .array(let items): children = items
+        case .object(let object): children = object.values
+        default: return 0
+        }
+        guard limit > 0 else { return 1 }
+        var deepest = 0
+        for child in children {
+            switch child {
+            case .array, .object: deepest = max(deepest, child.nestingDepth(limit: limit - 1))
+            default: continue
+            }
+            if deepest >= limit { break }
+        }
+        return deepest + 1
     }
 
     /// Python's `repr(float)`: the shortest text that reads back as the same double.
