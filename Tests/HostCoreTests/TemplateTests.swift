@@ -149,6 +149,13 @@ import Testing
         #expect(text == "26 Jul 2024 12:00")
     }
 
+    @Test func transformersGenerationTagRendersItsBody() throws {
+        // transformers' AssistantTracker extension adds {% generation %}; it only marks where assistant text is.
+        let source = "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}{% endgeneration %}"
+            + "{% else %}[{{ m.content }}]{% endif %}{% endfor %}"
+        #expect(try render(source, ["messages": [["role": "user", "content": "q"], ["role": "assistant", "content": "a"]]]) == "[q]a")
+    }
+
     @Test func contextOverridesGlobalsAndTopLevelSetsPersist() throws {
         #expect(try render("{{ range }}", ["range": "mine"]) == "mine")
         #expect(try render("{% if true %}{% set x = 1 %}{% endif %}{{ x }}") == "1")

@@ -26,6 +26,7 @@ public struct ChatMessage: Sendable, Equatable {
         /// The arguments as the JSON text the model produced (OpenAI sends a string).
         public var arguments: String
 
+        /// A call of `name` with `arguments` (JSON text), known as `id`.
         public init(id: String, name: String, arguments: String) {
             self.id = id
             self.name = name
@@ -46,6 +47,7 @@ public struct ChatMessage: Sendable, Equatable {
     /// An assistant message's reasoning, for templates that render it (e.g. Qwen3's `reasoning_content`).
     public var reasoningContent: String?
 
+    /// A message with every field; see the static constructors for the common cases.
     public init(role: String, content: Content?, name: String? = nil, toolCalls: [ToolCall] = [],
                 toolCallID: String? = nil, reasoningContent: String? = nil) {
         self.role = role

@@ -35,6 +35,7 @@ public struct ChatTemplate: Sendable {
         /// Bounds on the render.
         public var limits: TemplateLimits
 
+        /// Options for a chat completion: by default the generation prompt, no tools, standard limits.
         public init(addGenerationPrompt: Bool = true, tools: [TemplateValue]? = nil,
                     variables: [String: TemplateValue] = [:], limits: TemplateLimits = .standard) {
             self.addGenerationPrompt = addGenerationPrompt
@@ -71,7 +72,8 @@ public struct ChatTemplate: Sendable {
 
     /// The chat template of a model, from its metadata (GGUF `tokenizer.chat_template`); fails with
     /// `noChatTemplate` when the model has none.
-    public static func forModel(_ model: String, source: String?, bosToken: String?, eosToken: String?) throws(ChatTemplateError) -> ChatTemplate {
+    public static func forModel(_ model: String, source: String?, bosToken: String?,
+                                eosToken: String?) throws(ChatTemplateError) -> ChatTemplate {
         guard let source, !source.isEmpty else { throw .noChatTemplate(model: model) }
         return try ChatTemplate(source: source, bosToken: bosToken, eosToken: eosToken)
     }

@@ -25,6 +25,7 @@ public struct IncrementalDetokenizer: Sendable {
     /// Bytes of an incomplete character at the end of what was fed.
     private var pending: [UInt8] = []
 
+    /// A detokenizer that gets each token's bytes from `piece`.
     public init(leadingSpace: LeadingSpace = .keep, piece: @escaping PieceBytes) {
         self.piece = piece
         self.leadingSpace = leadingSpace

@@ -12,6 +12,7 @@ public struct StopStringMatcher: Sendable {
         /// The stop string that ended the text, once one has; nothing after it is ever released.
         public var stop: String?
 
+        /// Text to send, and the stop string if one ended the text.
         public init(text: String, stop: String? = nil) {
             self.text = text
             self.stop = stop

@@ -27,6 +27,7 @@ public struct TemplateError: Error, Equatable, Sendable, CustomStringConvertible
     /// 1-based column of the template source.
     public let column: Int
 
+    /// An error of `kind` at `location`.
     public init(_ kind: Kind, _ message: String, at location: SourceLocation) {
         self.kind = kind
         self.message = message
@@ -44,6 +45,7 @@ public struct SourceLocation: Equatable, Sendable {
     /// 1-based column, in Unicode scalars.
     public var column: Int
 
+    /// The place at `line` and `column` (both from 1).
     public init(line: Int, column: Int) {
         self.line = line
         self.column = column

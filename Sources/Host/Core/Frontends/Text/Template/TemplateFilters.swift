@@ -32,9 +32,11 @@ extension TemplateInterpreter {
             return try iterate(value, at: location).last ?? .undefined
         case "join":
             let separator = try text(arguments.value(0, "d") ?? .string(""), at: location)
-            var items = try iterate(value, at: location)
-            if let attribute = arguments.value(1, "attribute") { items = try items.map { (item) throws(TemplateError) in try lookupPath(attribute, in: item, at: location) } }
-            return .string(try join(try items.map { (item) throws(TemplateError) in try text(item, at: location) }, separator, at: location))
+            let items = try iterate(value, at: location)
+            let attribute = arguments.value(1, "attribute")
+            var pieces: [String] = []
+            for item in items { pieces.append(try text(try lookupPath(attribute, in: item, at: location), at: location)) }
+            return .string(try join(pieces, separator, at: location))
         case "default", "d":
             let fallback = arguments.value(0, "default_value") ?? .string("")
             let boolean = arguments.value(1, "boolean")?.isTruthy ?? false
@@ -71,12 +73,17 @@ extension TemplateInterpreter {
             return .string(Self.indent(input, arguments))
         case "sum", "min", "max": return try aggregate(name, value, arguments, at: location)
         case "attr":
-            guard case .string(let attribute) = arguments.value(0, "name") else { throw TemplateError(.type, "attr takes a name", at: location) }
+            guard case .string(let attribute) = arguments.value(0, "name") else {
+                throw TemplateError(.type, "attr takes a name", at: location)
+            }
             if case .object = value, !TemplateMethods.has(attribute, on: value) { return .undefined }
             return try self.attribute(attribute, of: value, at: location)
         case "escape", "e": return .string(Self.escapeHTML(try text(value, at: location)))
         case "wordcount":
-            return .int(try text(value, at: location).unicodeScalars.split { !($0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "_") }.count)
+            let isWordCharacter = { (scalar: Unicode.Scalar) in
+                scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar == "_"
+            }
+            return .int(try text(value, at: location).unicodeScalars.split { !isWordCharacter($0) }.count)
         default:
             throw TemplateError(.unsupported, "no filter named '\(name)'", at: location)
         }
@@ -110,18 +117,22 @@ extension TemplateInterpreter {
     }
 
     /// `tojson(ensure_ascii=False, indent=None, separators=None, sort_keys=False)`, as transformers defines it.
-    private func toJSON(_ value: TemplateValue, _ arguments: TemplateCallArguments, at location: SourceLocation) throws(TemplateError) -> TemplateValue {
-        try arguments.check(positional: 4, keywords: ["ensure_ascii", "indent", "separators", "sort_keys"], "tojson", at: location)
+    private func toJSON(_ value: TemplateValue, _ arguments: TemplateCallArguments,
+                        at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+        try arguments.check(positional: 4, keywords: ["ensure_ascii", "indent", "separators", "sort_keys"], "tojson",
+                            at: location)
         var indent: String?
         switch arguments.value(1, "indent") {
         case .int(let width)?: indent = String(repeating: " ", count: max(0, width))
         case .string(let text)?: indent = text
         case nil, .none?: indent = nil
-        case let other?: throw TemplateError(.type, "tojson indent must be an int or a string, not \(other.typeName)", at: location)
+        case let other?:
+            throw TemplateError(.type, "tojson indent must be an int or a string, not \(other.typeName)", at: location)
         }
         var separators: (item: String, key: String)?
         if let given = arguments.value(2, "separators"), given != .none {
-            guard case .array(let pair) = given, pair.count == 2, case .string(let item) = pair[0], case .string(let key) = pair[1] else {
+            guard case .array(let pair) = given, pair.count == 2, case .string(let item) = pair[0],
+                  case .string(let key) = pair[1] else {
                 throw TemplateError(.type, "tojson separators must be two strings", at: location)
             }
             separators = (item, key)
@@ -152,9 +163,10 @@ extension TemplateInterpreter {
         let testArguments = TemplateCallArguments(positional: rest, keyword: arguments.keyword)
         var kept: [TemplateValue] = []
         for item in try iterate(value, at: location) {
-            let subject = try attribute.map { (path) throws(TemplateError) in try lookupPath(path, in: item, at: location) } ?? item
-            let passes = try testName.map { (test) throws(TemplateError) in try self.test(test, subject, testArguments, at: location) }
-                ?? subject.isTruthy
+            let subject = try lookupPath(attribute, in: item, at: location)
+            let passes = try testName.map { (name) throws(TemplateError) in
+                try self.test(name, subject, testArguments, at: location)
+            } ?? subject.isTruthy
             if passes == keep { kept.append(item) }
         }
         return .array(kept)
@@ -174,18 +186,20 @@ extension TemplateInterpreter {
         guard case .string(let filterName)? = arguments.positional.first else {
             throw TemplateError(.type, "map needs a filter name or attribute=", at: location)
         }
-        let filterArguments = TemplateCallArguments(positional: Array(arguments.positional.dropFirst()), keyword: arguments.keyword)
+        let filterArguments = TemplateCallArguments(positional: Array(arguments.positional.dropFirst()),
+                                                    keyword: arguments.keyword)
         var mapped: [TemplateValue] = []
         for item in items { mapped.append(try filter(filterName, item, filterArguments, at: location)) }
         return .array(mapped)
     }
 
-    private mutating func unique(_ value: TemplateValue, _ arguments: TemplateCallArguments, at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+    private mutating func unique(_ value: TemplateValue, _ arguments: TemplateCallArguments,
+                                 at location: SourceLocation) throws(TemplateError) -> TemplateValue {
         let caseSensitive = arguments.value(0, "case_sensitive")?.isTruthy ?? false
         var seen: [TemplateValue] = []
         var kept: [TemplateValue] = []
         for item in try iterate(value, at: location) {
-            let subject = try arguments.value(1, "attribute").map { (path) throws(TemplateError) in try lookupPath(path, in: item, at: location) } ?? item
+            let subject = try lookupPath(arguments.value(1, "attribute"), in: item, at: location)
             let key = caseSensitive ? subject : Self.foldCase(subject)
             if !seen.contains(key) {
                 seen.append(key)
@@ -195,16 +209,17 @@ extension TemplateInterpreter {
         return .array(kept)
     }
 
-    private mutating func sort(_ value: TemplateValue, _ arguments: TemplateCallArguments, at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+    private mutating func sort(_ value: TemplateValue, _ arguments: TemplateCallArguments,
+                               at location: SourceLocation) throws(TemplateError) -> TemplateValue {
         let reverse = arguments.value(0, "reverse")?.isTruthy ?? false
         let caseSensitive = arguments.value(1, "case_sensitive")?.isTruthy ?? false
         var keyed: [(key: TemplateValue, item: TemplateValue)] = []
         for item in try iterate(value, at: location) {
-            let subject = try arguments.value(2, "attribute").map { (path) throws(TemplateError) in try lookupPath(path, in: item, at: location) } ?? item
+            let subject = try lookupPath(arguments.value(2, "attribute"), in: item, at: location)
             keyed.append((caseSensitive ? subject : Self.foldCase(subject), item))
         }
-        for pair in zip(keyed, keyed.dropFirst()) where Self.order(pair.0.key, pair.1.key) == nil {
-            throw TemplateError(.type, "'<' not supported between instances of '\(pair.0.key.typeName)' and '\(pair.1.key.typeName)'", at: location)
+        for (a, b) in zip(keyed, keyed.dropFirst()) where Self.order(a.key, b.key) == nil {
+            throw Self.unordered(a.key, b.key, at: location)
         }
         let sorted = keyed.enumerated().sorted { a, b in
             let order = Self.order(a.element.key, b.element.key) ?? 0
@@ -223,7 +238,8 @@ extension TemplateInterpreter {
             case .double(let number): return number.isFinite && abs(number) < 9.2e18 ? .int(Int(number)) : fallback
             case .string(let text):
                 let trimmed = text.trimmingPythonSpace
-                if let integer = Int(trimmed.replacing("_", with: ""), radix: arguments.value(1, "base")?.integer ?? 10) { return .int(integer) }
+                let base = arguments.value(1, "base")?.integer ?? 10
+                if let integer = Int(trimmed.replacing("_", with: ""), radix: base) { return .int(integer) }
                 if let number = Double(trimmed), number.isFinite, abs(number) < 9.2e18 { return .int(Int(number)) }
                 return fallback
             default: return fallback
@@ -253,17 +269,12 @@ extension TemplateInterpreter {
     private mutating func aggregate(_ name: String, _ value: TemplateValue, _ arguments: TemplateCallArguments,
                                     at location: SourceLocation) throws(TemplateError) -> TemplateValue {
         let items = try iterate(value, at: location)
-        var keys = items
-        if let path = arguments.value(name == "sum" ? 0 : 1, "attribute") {
-            keys = try items.map { (item) throws(TemplateError) in try lookupPath(path, in: item, at: location) }
-        }
+        let path = arguments.value(name == "sum" ? 0 : 1, "attribute")
+        var keys: [TemplateValue] = []
+        for item in items { keys.append(try lookupPath(path, in: item, at: location)) }
         if name == "sum" {
             var total = arguments.value(1, "start") ?? .int(0)
-            for item in keys {
-                total = try evaluate(TemplateExpression(kind: .binary(.add, TemplateExpression(kind: .literal(total), location: location),
-                                                                      TemplateExpression(kind: .literal(item), location: location)),
-                                                        location: location))
-            }
+            for key in keys { total = try arithmetic(.add, total, key, at: location) }
             return total
         }
         let caseSensitive = arguments.value(0, "case_sensitive")?.isTruthy ?? false
@@ -271,17 +282,17 @@ extension TemplateInterpreter {
         for (item, key) in zip(items, keys) {
             let key = caseSensitive ? key : Self.foldCase(key)
             guard let current = best else { best = (key, item); continue }
-            guard let order = Self.order(key, current.key) else {
-                throw TemplateError(.type, "'<' not supported between instances of '\(key.typeName)' and '\(current.key.typeName)'", at: location)
-            }
+            guard let order = Self.order(key, current.key) else { throw Self.unordered(key, current.key, at: location) }
             if name == "min" ? order < 0 : order > 0 { best = (key, item) }
         }
         return best?.item ?? .undefined
     }
 
     /// jinja2's attribute path for selectattr/map/sort: dot-separated parts, digits as list indexes, each looked up
-    /// as an item first.
-    mutating func lookupPath(_ path: TemplateValue, in value: TemplateValue, at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+    /// as an item first; no path gives the value itself.
+    mutating func lookupPath(_ path: TemplateValue?, in value: TemplateValue,
+                             at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+        guard let path else { return value }
         guard case .string(let text) = path else { return try item(path, of: value, at: location) }
         var current = value
         for part in text.split(separator: ".", omittingEmptySubsequences: false) {
@@ -290,6 +301,10 @@ extension TemplateInterpreter {
             current = try item(key, of: current, at: location)
         }
         return current
+    }
+
+    private static func unordered(_ a: TemplateValue, _ b: TemplateValue, at location: SourceLocation) -> TemplateError {
+        TemplateError(.type, "'<' not supported between instances of '\(a.typeName)' and '\(b.typeName)'", at: location)
     }
 
     private static func foldCase(_ value: TemplateValue) -> TemplateValue {

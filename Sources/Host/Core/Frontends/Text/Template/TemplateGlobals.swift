@@ -39,8 +39,8 @@ extension TemplateInterpreter {
             namespaces.append(object)
             return .handle(TemplateHandle(kind: .namespace(namespaces.count - 1)))
         case .raiseException:
-            throw TemplateError(.raised, try arguments.positional.first.map { (message) throws(TemplateError) in try text(message, at: location) }
-                                ?? "raise_exception() called", at: location)
+            let message = try arguments.positional.first.map { (value) throws(TemplateError) in try text(value, at: location) }
+            throw TemplateError(.raised, message ?? "raise_exception() called", at: location)
         case .strftimeNow:
             guard case .string(let format) = arguments.value(0, "format") else {
                 throw TemplateError(.type, "strftime_now() takes a format string", at: location)
@@ -49,7 +49,8 @@ extension TemplateInterpreter {
         }
     }
 
-    private mutating func range(_ arguments: TemplateCallArguments, at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+    private mutating func range(_ arguments: TemplateCallArguments,
+                                at location: SourceLocation) throws(TemplateError) -> TemplateValue {
         var bounds: [Int] = []
         for value in arguments.positional {
             guard let integer = value.integer else {
@@ -64,7 +65,8 @@ extension TemplateInterpreter {
         let stop = bounds.count == 1 ? bounds[0] : bounds[1]
         let step = bounds.count == 3 ? bounds[2] : 1
         guard step != 0 else { throw TemplateError(.type, "range() arg 3 must not be zero", at: location) }
-        let count = step > 0 ? (stop > start ? (stop - start - 1) / step + 1 : 0) : (start > stop ? (start - stop - 1) / -step + 1 : 0)
+        let span = step > 0 ? stop - start : start - stop
+        let count = span > 0 ? (span - 1) / abs(step) + 1 : 0
         guard count <= limits.maxRange else {
             throw TemplateError(.limit, "range() of \(count) items exceeds the limit of \(limits.maxRange)", at: location)
         }

@@ -46,7 +46,9 @@ extension TemplateInterpreter {
             var leftExpression = first
             for operation in operations {
                 let right = try evaluate(operation.operand)
-                guard try compare(operation.op, left, right, leftExpression, operation.operand, at: here) else { return .bool(false) }
+                guard try compare(operation.op, left, right, leftExpression, operation.operand, at: here) else {
+                    return .bool(false)
+                }
                 left = right
                 leftExpression = operation.operand
             }
@@ -103,7 +105,8 @@ extension TemplateInterpreter {
     // MARK: Attribute, item and slice
 
     /// `value.name`: jinja2's `getattr` — the attribute (a method, a namespace or loop field) first, then the item.
-    mutating func attribute(_ name: String, of value: TemplateValue, at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+    mutating func attribute(_ name: String, of value: TemplateValue,
+                            at location: SourceLocation) throws(TemplateError) -> TemplateValue {
         switch value {
         case .object(let object):
             if TemplateMethods.has(name, on: value) { return boundMethod(name, of: value) }
@@ -121,7 +124,8 @@ extension TemplateInterpreter {
     }
 
     /// `value[key]`: jinja2's `getitem` — the item first, then (for a string key) the attribute; missing is undefined.
-    mutating func item(_ key: TemplateValue, of value: TemplateValue, at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+    mutating func item(_ key: TemplateValue, of value: TemplateValue,
+                       at location: SourceLocation) throws(TemplateError) -> TemplateValue {
         switch (value, key) {
         case (.object(let object), .string(let name)):
             return object[name] ?? .undefined
@@ -246,7 +250,8 @@ extension TemplateInterpreter {
         return try arithmetic(op, left, right, at: location)
     }
 
-    private mutating func arithmetic(_ op: TemplateExpression.BinaryOperator, _ left: TemplateValue, _ right: TemplateValue,
+    /// `left op right` for the arithmetic operators, on defined values.
+    mutating func arithmetic(_ op: TemplateExpression.BinaryOperator, _ left: TemplateValue, _ right: TemplateValue,
                                      at location: SourceLocation) throws(TemplateError) -> TemplateValue {
         switch (op, left, right) {
         case (.add, .string(let a), .string(let b)):
@@ -388,7 +393,8 @@ extension TemplateInterpreter {
     }
 
     /// Python's `needle in container`.
-    func contains(_ container: TemplateValue, _ needle: TemplateValue, at location: SourceLocation) throws(TemplateError) -> Bool {
+    func contains(_ container: TemplateValue, _ needle: TemplateValue,
+                  at location: SourceLocation) throws(TemplateError) -> Bool {
         switch container {
         case .string(let text):
             guard case .string(let part) = needle else {

@@ -96,7 +96,7 @@ struct TemplateInterpreter {
             var kept: [TemplateValue] = []
             for item in items {
                 scopes.append([:])
-                try bind(item, to: loop.target, at: location)
+                try assign(item, to: loop.target, at: location)
                 let keep = try evaluate(condition).isTruthy
                 scopes.removeLast()
                 if keep { kept.append(item) }
@@ -118,17 +118,14 @@ struct TemplateInterpreter {
             loops[loopIndex].index0 = index
             scopes[scopes.count - 1].removeAll(keepingCapacity: true)
             scopes[scopes.count - 1]["loop"] = handle
-            try bind(item, to: loop.target, at: location)
+            try assign(item, to: loop.target, at: location)
             if try execute(loop.body) == .breakLoop { break }
         }
     }
 
-    /// Binds a loop item to the loop target in the innermost scope (unpacking for `a, b`).
-    private mutating func bind(_ item: TemplateValue, to target: TemplateAssignTarget, at location: SourceLocation) throws(TemplateError) {
-        try assign(item, to: target, at: location)
-    }
-
-    mutating func assign(_ value: TemplateValue, to target: TemplateAssignTarget, at location: SourceLocation) throws(TemplateError) {
+    /// Assigns in the innermost scope (unpacking for `a, b`), or to a namespace attribute.
+    mutating func assign(_ value: TemplateValue, to target: TemplateAssignTarget,
+                         at location: SourceLocation) throws(TemplateError) {
         switch target {
         case .name(let name):
             scopes[scopes.count - 1][name] = value
@@ -141,7 +138,8 @@ struct TemplateInterpreter {
             for (name, item) in zip(names, items) { scopes[scopes.count - 1][name] = item }
         case .attribute(let name, let attribute):
             guard case .handle(let handle) = lookup(name), case .namespace(let id) = handle.kind else {
-                throw TemplateError(.type, "can only assign attributes of a namespace() object, and '\(name)' is not one", at: location)
+                throw TemplateError(.type, "can only assign attributes of a namespace() object, and '\(name)' is not one",
+                                    at: location)
             }
             try checkDepth(value, at: location)
             namespaces[id][attribute] = value

@@ -29,6 +29,7 @@ public enum TemplateJSON {
 
     /// A value JSON cannot express, or JSON text that is not valid.
     public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        /// What is wrong, and where (a byte offset) for JSON text.
         public let message: String
         /// Whether the text outgrew the size it was allowed (rather than the value being unencodable).
         var exceededSize = false
@@ -59,7 +60,9 @@ public enum TemplateJSON {
 
     private static func write(_ value: TemplateValue, style: Style, level: Int, maxBytes: Int,
                               into out: inout String) throws(Failure) {
-        guard out.utf8.count <= maxBytes else { throw Failure(message: "JSON text exceeds \(maxBytes) bytes", exceededSize: true) }
+        guard out.utf8.count <= maxBytes else {
+            throw Failure(message: "JSON text exceeds \(maxBytes) bytes", exceededSize: true)
+        }
         switch value {
         case .none: out += "null"
         case .bool(let flag): out += flag ? "true" : "false"
@@ -159,8 +162,8 @@ private struct JSONReader {
         skipSpace()
         guard position < bytes.count else { throw fail("unexpected end of JSON") }
         switch bytes[position] {
-        case UInt8(ascii: "{"): return try nested { (reader: inout JSONReader) throws(TemplateJSON.Failure) in try reader.readObject() }
-        case UInt8(ascii: "["): return try nested { (reader: inout JSONReader) throws(TemplateJSON.Failure) in try reader.readArray() }
+        case UInt8(ascii: "{"): return try nested(isObject: true)
+        case UInt8(ascii: "["): return try nested(isObject: false)
         case UInt8(ascii: "\""): return .string(try readString())
         case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
@@ -171,11 +174,11 @@ private struct JSONReader {
         }
     }
 
-    private mutating func nested(_ body: (inout JSONReader) throws(TemplateJSON.Failure) -> TemplateValue) throws(TemplateJSON.Failure) -> TemplateValue {
+    private mutating func nested(isObject: Bool) throws(TemplateJSON.Failure) -> TemplateValue {
         depth += 1
         guard depth <= TemplateJSON.maxDepth else { throw fail("JSON nested deeper than \(TemplateJSON.maxDepth)") }
         defer { depth -= 1 }
-        return try body(&self)
+        return isObject ? try readObject() : try readArray()
     }
 
     private mutating func readObject() throws(TemplateJSON.Failure) -> TemplateValue {
@@ -232,7 +235,9 @@ private struct JSONReader {
         guard position < bytes.count else { throw fail("unterminated escape") }
         let byte = bytes[position]
         position += 1
-        let simple: [UInt8: UInt8] = [0x22: 0x22, 0x5C: 0x5C, 0x2F: 0x2F, 0x62: 0x08, 0x66: 0x0C, 0x6E: 0x0A, 0x72: 0x0D, 0x74: 0x09]
+        // \" \\ \/ \b \f \n \r \t
+        let simple: [UInt8: UInt8] = [0x22: 0x22, 0x5C: 0x5C, 0x2F: 0x2F, 0x62: 0x08, 0x66: 0x0C, 0x6E: 0x0A, 0x72: 0x0D,
+                                      0x74: 0x09]
         if let replacement = simple[byte] { out.append(replacement); return }
         guard byte == UInt8(ascii: "u") else { throw fail("invalid escape") }
         var unit = try readHex4()

@@ -74,17 +74,7 @@ struct TemplateLexer {
             position = source.count
             return
         }
-        var text = source[position..<tagStart]
-        if sign == "-" {
-            text = text[..<rstripEnd(text)]
-        } else if sign != "+", options.lstripBlocks, !isVariable(opening) {
-            let lineStart = (text.lastIndex(of: "\n").map { $0 + 1 }) ?? text.startIndex
-            if lineStart > text.startIndex || lineStarting,
-               lineStart < text.endIndex, text[lineStart...].allSatisfy(Self.isSpace) {
-                text = text[..<lineStart]
-            }
-        }
-        emitText(text, at: position)
+        emitText(stripBeforeTag(source[position..<tagStart], sign: sign, isBlock: !isVariable(opening)), at: position)
         lineStarting = false
         let afterSign = tagStart + 2 + (sign == nil ? 0 : 1)
         switch opening {
@@ -103,6 +93,18 @@ struct TemplateLexer {
             position = bodyStart
             try lexRawBody(openedAt: tagStart)
         }
+    }
+
+    /// The text before a tag after whitespace control: `-` strips all trailing whitespace; otherwise, before a
+    /// block or comment tag, `lstrip_blocks` drops the spaces and tabs between the start of the line and the tag.
+    private func stripBeforeTag(_ text: ArraySlice<Unicode.Scalar>, sign: Unicode.Scalar?,
+                                isBlock: Bool) -> ArraySlice<Unicode.Scalar> {
+        if sign == "-" { return text[..<rstripEnd(text)] }
+        guard sign != "+", options.lstripBlocks, isBlock else { return text }
+        let lineStart = (text.lastIndex(of: "\n").map { $0 + 1 }) ?? text.startIndex
+        guard lineStart > text.startIndex || lineStarting, lineStart < text.endIndex,
+              text[lineStart...].allSatisfy(Self.isSpace) else { return text }
+        return text[..<lineStart]
     }
 
     private func isVariable(_ opening: Opening) -> Bool {
@@ -150,17 +152,7 @@ struct TemplateLexer {
                 if matches("endraw", at: cursor) {
                     cursor = skipSpace(from: cursor + 6)
                     if let end = closeTag("%", at: cursor) {
-                        var text = source[position..<index]
-                        if sign == "-" {
-                            text = text[..<rstripEnd(text)]
-                        } else if sign != "+", options.lstripBlocks {
-                            let lineStart = (text.lastIndex(of: "\n").map { $0 + 1 }) ?? text.startIndex
-                            if lineStart > text.startIndex || lineStarting,
-                               lineStart < text.endIndex, text[lineStart...].allSatisfy(Self.isSpace) {
-                                text = text[..<lineStart]
-                            }
-                        }
-                        emitText(text, at: position)
+                        emitText(stripBeforeTag(source[position..<index], sign: sign, isBlock: true), at: position)
                         position = end
                         lineStarting = source[end - 1] == "\n"
                         return
@@ -192,7 +184,7 @@ struct TemplateLexer {
             } else if Self.isNameStart(scalar) {
                 var end = position + 1
                 while end < source.count, Self.isNameContinue(source[end]) { end += 1 }
-                tokens.append(TemplateToken(kind: .name(String(String.UnicodeScalarView(source[position..<end]))), offset: position))
+                tokens.append(TemplateToken(kind: .name(TextOps.string(source[position..<end])), offset: position))
                 position = end
             } else if scalar == "'" || scalar == "\"" {
                 let (text, end) = try stringLiteral(at: position)
@@ -285,7 +277,7 @@ struct TemplateLexer {
                 isFloat = true
             }
         }
-        let text = String(String.UnicodeScalarView(source[index..<end])).replacing("_", with: "")
+        let text = TextOps.string(source[index..<end]).replacing("_", with: "")
         if isFloat {
             guard let value = Double(text) else { throw error("invalid float literal", at: index) }
             return (.float(value), end)
@@ -309,14 +301,16 @@ struct TemplateLexer {
         }
         var end = index + 2
         while end < source.count, source[end] == "_" || Int(String(source[end]), radix: radix) != nil { end += 1 }
-        let digits = String(String.UnicodeScalarView(source[(index + 2)..<end])).replacing("_", with: "")
+        let digits = TextOps.string(source[(index + 2)..<end]).replacing("_", with: "")
         guard let value = Int(digits, radix: radix) else { throw error("invalid integer literal", at: index) }
         return (.integer(value), end)
     }
 
     private func digitRun(from start: Int) -> Int {
         var end = start
-        while end < source.count, Self.isDigit(source[end]) || (source[end] == "_" && end + 1 < source.count && Self.isDigit(source[end + 1])) {
+        while end < source.count {
+            let separator = source[end] == "_" && end + 1 < source.count && Self.isDigit(source[end + 1])
+            guard Self.isDigit(source[end]) || separator else { break }
             end += 1
         }
         return end
@@ -350,7 +344,7 @@ struct TemplateLexer {
         let width: Int? = letter == "x" ? 2 : letter == "u" ? 4 : letter == "U" ? 8 : nil
         if let width {
             guard index + width < source.count,
-                  let value = UInt32(String(String.UnicodeScalarView(source[(index + 1)...(index + width)])), radix: 16),
+                  let value = UInt32(TextOps.string(source[(index + 1)...(index + width)]), radix: 16),
                   let scalar = Unicode.Scalar(value) else {
                 throw error("truncated \\\(letter) escape in string literal", at: index - 1)
             }
@@ -376,7 +370,7 @@ struct TemplateLexer {
 
     private mutating func emitText(_ text: ArraySlice<Unicode.Scalar>, at offset: Int) {
         guard !text.isEmpty else { return }
-        tokens.append(TemplateToken(kind: .text(String(String.UnicodeScalarView(text))), offset: offset))
+        tokens.append(TemplateToken(kind: .text(TextOps.string(text)), offset: offset))
     }
 
     private func matches(_ literal: String, at index: Int) -> Bool {

@@ -16,6 +16,7 @@ public struct TemplateLimits: Sendable, Equatable {
     /// Deepest nesting of lists and dicts a namespace attribute or macro argument may hold.
     public var maxValueDepth: Int
 
+    /// Limits; the defaults suit chat templates.
     public init(maxOutputBytes: Int = 8 << 20, maxWork: Int = 4_000_000, maxCallDepth: Int = 24, maxRange: Int = 100_000,
                 maxValueDepth: Int = 64) {
         self.maxOutputBytes = maxOutputBytes

@@ -66,7 +66,9 @@ extension TemplateInterpreter {
             case .string(let value)?: candidates = [value]
             case .array(let items)?:
                 for item in items {
-                    guard case .string(let value) = item else { throw TemplateError(.type, "\(name) tuple must hold strings", at: location) }
+                    guard case .string(let value) = item else {
+                        throw TemplateError(.type, "\(name) tuple must hold strings", at: location)
+                    }
                     candidates.append(value)
                 }
             default: throw TemplateError(.type, "\(name)() takes a string or a tuple of strings", at: location)
@@ -112,9 +114,10 @@ extension TemplateInterpreter {
     }
 
     /// `isdigit()`, `isalpha()`, ... : true for a non-empty string whose every character qualifies.
-    private func predicate(_ name: String, _ text: String.UnicodeScalarView, at location: SourceLocation) throws(TemplateError) -> Bool {
+    private func predicate(_ name: String, _ text: String.UnicodeScalarView,
+                           at location: SourceLocation) throws(TemplateError) -> Bool {
         switch name {
-        case "isdigit": return !text.isEmpty && text.allSatisfy { $0.properties.numericType == .decimal || $0.properties.numericType == .digit }
+        case "isdigit": return !text.isEmpty && text.allSatisfy { [.decimal, .digit].contains($0.properties.numericType) }
         case "isalpha": return !text.isEmpty && text.allSatisfy { $0.properties.isAlphabetic }
         case "isalnum": return !text.isEmpty && text.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil }
         case "isspace": return !text.isEmpty && text.allSatisfy(TemplateLexer.isSpace)
@@ -146,10 +149,14 @@ extension TemplateInterpreter {
         switch name {
         case "copy": return .array(items)
         case "count":
-            guard let needle = arguments.value(0, "value") else { throw TemplateError(.type, "count() takes a value", at: location) }
+            guard let needle = arguments.value(0, "value") else {
+                throw TemplateError(.type, "count() takes a value", at: location)
+            }
             return .int(items.filter { $0 == needle }.count)
         case "index":
-            guard let needle = arguments.value(0, "value") else { throw TemplateError(.type, "index() takes a value", at: location) }
+            guard let needle = arguments.value(0, "value") else {
+                throw TemplateError(.type, "index() takes a value", at: location)
+            }
             guard let index = items.firstIndex(of: needle) else {
                 throw TemplateError(.type, "\(needle.pythonRepr) is not in list", at: location)
             }

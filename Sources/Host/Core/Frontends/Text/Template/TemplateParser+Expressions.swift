@@ -95,7 +95,8 @@ extension TemplateParser {
                 advance()
                 op = .notIn
             default:
-                return operations.isEmpty ? first : TemplateExpression(kind: .compare(first, operations), location: first.location)
+                guard !operations.isEmpty else { return first }
+                return TemplateExpression(kind: .compare(first, operations), location: first.location)
             }
             advance()
             operations.append((op, try parseMath1()))

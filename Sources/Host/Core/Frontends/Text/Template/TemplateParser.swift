@@ -47,7 +47,7 @@ struct TemplateParser {
             case .blockBegin:
                 advance()
                 if case .name(let name) = current.kind, endTags.contains(name) { return body }
-                if let node = try parseStatement() { body.append(node) }
+                body.append(try parseStatement())
                 try expect(.blockEnd, "'%}'")
             case .end:
                 guard endTags.isEmpty else {
@@ -60,8 +60,8 @@ struct TemplateParser {
         }
     }
 
-    /// The statement after `{%`; nil for statements that render nothing by themselves (none so far).
-    private mutating func parseStatement() throws(TemplateError) -> TemplateNode? {
+    /// The statement after `{%`.
+    private mutating func parseStatement() throws(TemplateError) -> TemplateNode {
         let token = current
         guard case .name(let tag) = token.kind else { throw error("tag name expected", at: token) }
         try enter(token)
@@ -79,10 +79,10 @@ struct TemplateParser {
             guard loopDepth > 0 else { throw error("'\(tag)' outside of a loop", at: token) }
             return TemplateNode(kind: tag == "break" ? .breakLoop : .continueLoop, location: here)
         case "generation":
-            // transformers' AssistantTracker tag: marks assistant text; renders its body unchanged.
+            // transformers' AssistantTracker tag: marks assistant text; renders its body unchanged (a filter
+            // block with no filters).
             let body = try parseStatements(endTags: ["endgeneration"], dropNeedle: true)
-            return TemplateNode(kind: .ifBlock(branches: [(TemplateExpression(kind: .literal(.bool(true)), location: here), body)],
-                                               otherwise: []), location: here)
+            return TemplateNode(kind: .filterBlock(filters: [], body: body), location: here)
         case "include", "import", "from", "extends", "block", "with", "do", "autoescape", "trans":
             throw TemplateError(.unsupported, "the '\(tag)' tag is not supported in chat templates", at: here)
         default:
@@ -91,11 +91,14 @@ struct TemplateParser {
     }
 
     /// Ends a statement header (`%}`) and parses the body up to one of `endTags`.
-    private mutating func parseStatements(endTags: Set<String>, dropNeedle: Bool = false) throws(TemplateError) -> [TemplateNode] {
+    private mutating func parseStatements(endTags: Set<String>,
+                                          dropNeedle: Bool = false) throws(TemplateError) -> [TemplateNode] {
         skipIf(.op(":"))
         try expect(.blockEnd, "'%}'")
         let body = try subparse(endTags: endTags)
-        if case .end = current.kind { throw error("unexpected end of template; looking for the tags \(quoted(endTags))", at: current) }
+        if case .end = current.kind {
+            throw error("unexpected end of template; looking for the tags \(quoted(endTags))", at: current)
+        }
         if dropNeedle { advance() }
         return body
     }

@@ -8,9 +8,13 @@ public enum TemplateValue: Sendable {
     case undefined
     /// Python's `None`.
     case none
+    /// Python's `True` / `False`.
     case bool(Bool)
+    /// A Python int (64-bit here; results that do not fit are a limit error).
     case int(Int)
+    /// A Python float.
     case double(Double)
+    /// A Python str; lengths, indexes and slices count Unicode scalars (code points), as Python does.
     case string(String)
     /// A Python list (tuples are lists here too).
     case array([TemplateValue])
@@ -113,6 +117,7 @@ public struct TemplateObject: Sendable, Equatable, ExpressibleByDictionaryLitera
     public private(set) var keys: [String] = []
     private var storage: [String: TemplateValue] = [:]
 
+    /// An empty dict.
     public init() {}
 
     /// A dict of these pairs; a repeated key keeps its first position and its last value, as in Python.
