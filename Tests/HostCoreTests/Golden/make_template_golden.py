@@ -63,6 +63,9 @@ TEMPLATES = {
     "mistral-v0.2": ("mistral-v0.2.jinja", "string", {"bos_token": "<s>", "eos_token": "</s>"}),  # mistralai/Mistral-7B-Instruct-v0.2
     "mistral-v0.3": ("mistral-v0.3.jinja", "string", {"bos_token": "<s>", "eos_token": "</s>"}),  # mistralai/Mistral-7B-Instruct-v0.3
     "zephyr": ("zephyr.jinja", "string", {"bos_token": "<s>", "eos_token": "</s>"}),  # TinyLlama/TinyLlama-1.1B-Chat-v1.0, HuggingFaceH4/zephyr-7b-beta
+    # Extra stress: strftime_now in a real template; recursive macros over JSON schemas.
+    "llama3.2": ("llama3.2.jinja", "string", {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}),  # meta-llama/Llama-3.2-3B-Instruct
+    "hermes3": ("hermes3-tool-use.jinja", "string", {"bos_token": "<|begin_of_text|>", "eos_token": "<|im_end|>"}),  # NousResearch/Hermes-3-Llama-3.1-8B (tool_use)
 }
 
 WEATHER = {"type": "function", "function": {
@@ -73,6 +76,19 @@ WEATHER = {"type": "function", "function": {
 CLOCK = {"type": "function", "function": {
     "name": "get_time", "description": "Current time in a time zone.",
     "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]}}}
+
+SEARCH = {"type": "function", "function": {
+    "name": "search", "description": "Search documents.",
+    "parameters": {"type": "object", "properties": {
+        "query": {"type": "string", "description": "  The query. "},
+        "tags": {"type": "array", "items": {"type": "string"}, "description": "Tags to match."},
+        "limit": {"type": ["integer", "string"], "description": "Most results."},
+        "filters": {"type": "object", "additionalProperties": {"type": "number"}, "description": "Numeric filters."},
+        "exact": {"type": "boolean", "description": "Exact match."},
+        "misc": {"description": "Anything else."}}, "required": ["query"]},
+    "return": {"type": "array", "description": "Matching documents."}}}
+NO_ARGS = {"type": "function", "function": {"name": "ping", "description": "Check the service.",
+                                            "parameters": {"type": "object", "properties": {}}}}
 
 
 def call(id, name, arguments):
@@ -141,6 +157,10 @@ PLAN = {
     "mistral-v0.3": [("user", None, {}), ("system_multi_turn", None, {}), ("tool_call", [WEATHER, CLOCK], {}),
                      ("two_users", None, {})],
     "zephyr": [("user", None, {}), ("system_multi_turn", None, {}), ("ends_with_assistant", None, {})],
+    "llama3.2": [("user", None, {}), ("system_multi_turn", None, {}), ("tool_call", [WEATHER], {}),
+                 ("tool_call", [SEARCH], {"tools_in_user_message": False}), ("user", None, {"date_string": "01 Jan 2025"})],
+    "hermes3": [("user", [SEARCH, NO_ARGS], {}), ("tool_call", [WEATHER, CLOCK], {}), ("two_tool_calls", [WEATHER, CLOCK, SEARCH], {}),
+                ("tool_call_null_content", [WEATHER], {}), ("user", None, {})],
 }
 
 
