@@ -19,7 +19,7 @@ let package = Package(
         // The `plexus` command: argument parsing only.
         .executableTarget(name: "plexus", dependencies: ["HostCore"], path: "Sources/Host/CLI"),
         .testTarget(name: "HostCoreTests", dependencies: ["HostCore"], path: "Tests/HostCoreTests",
-                    exclude: ["Golden"]),
+                    exclude: ["Golden"]),  // golden data and the scripts that make it; tests read it by path
     ],
     swiftLanguageModes: [.v6]
 )
