@@ -28,7 +28,7 @@ public struct TemplateError: Error, Equatable, Sendable, CustomStringConvertible
     public let column: Int
 
     /// An error of `kind` at `location`.
-    public init(_ kind: Kind, _ message: String, at location: SourceLocation) {
+    public init(_ kind: Kind, _ message: String, at location: TemplateLocation) {
         self.kind = kind
         self.message = message
         self.line = location.line
@@ -39,7 +39,7 @@ public struct TemplateError: Error, Equatable, Sendable, CustomStringConvertible
 }
 
 /// A position in template source.
-public struct SourceLocation: Equatable, Sendable {
+public struct TemplateLocation: Equatable, Sendable {
     /// 1-based line.
     public var line: Int
     /// 1-based column, in Unicode scalars.
@@ -51,5 +51,5 @@ public struct SourceLocation: Equatable, Sendable {
         self.column = column
     }
 
-    static let start = SourceLocation(line: 1, column: 1)
+    static let start = TemplateLocation(line: 1, column: 1)
 }

@@ -10,12 +10,12 @@ extension TemplateInterpreter {
     ]
 
     mutating func applyFilter(_ name: String, to value: TemplateValue, _ arguments: TemplateArguments,
-                              at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                              at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         try filter(name, value, try evaluate(arguments), at: location)
     }
 
     mutating func filter(_ name: String, _ value: TemplateValue, _ arguments: TemplateCallArguments,
-                         at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                         at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         try charge(1, at: location)
         switch name {
         case "trim":
@@ -90,7 +90,7 @@ extension TemplateInterpreter {
     }
 
     /// `separator.join(pieces)`, refused before it is built if it would exceed the size limit.
-    mutating func join(_ pieces: [String], _ separator: String, at location: SourceLocation) throws(TemplateError) -> String {
+    mutating func join(_ pieces: [String], _ separator: String, at location: TemplateLocation) throws(TemplateError) -> String {
         let size = pieces.reduce(separator.utf8.count * max(0, pieces.count - 1)) { $0 + $1.utf8.count }
         try charge(size: size, at: location)
         return pieces.joined(separator: separator)
@@ -98,7 +98,7 @@ extension TemplateInterpreter {
 
     /// `str.replace`, refused before it is built if it would exceed the size limit.
     mutating func replace(_ text: String, _ old: String, _ new: String, count: Int,
-                          at location: SourceLocation) throws(TemplateError) -> String {
+                          at location: TemplateLocation) throws(TemplateError) -> String {
         let hits = min(TextOps.count(old, in: text), count < 0 ? .max : count)
         let growth = max(0, new.utf8.count - old.utf8.count).multipliedReportingOverflow(by: hits)
         try charge(size: growth.overflow ? .max : text.utf8.count + growth.partialValue, at: location)
@@ -106,7 +106,7 @@ extension TemplateInterpreter {
     }
 
     /// Python's `len()`; undefined has length 0.
-    func length(of value: TemplateValue, at location: SourceLocation) throws(TemplateError) -> Int {
+    func length(of value: TemplateValue, at location: TemplateLocation) throws(TemplateError) -> Int {
         switch value {
         case .string(let text): return text.unicodeScalars.count
         case .array(let items): return items.count
@@ -118,7 +118,7 @@ extension TemplateInterpreter {
 
     /// `tojson(ensure_ascii=False, indent=None, separators=None, sort_keys=False)`, as transformers defines it.
     private func toJSON(_ value: TemplateValue, _ arguments: TemplateCallArguments,
-                        at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                        at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         try arguments.check(positional: 4, keywords: ["ensure_ascii", "indent", "separators", "sort_keys"], "tojson",
                             at: location)
         var indent: String?
@@ -150,7 +150,7 @@ extension TemplateInterpreter {
     /// `selectattr(attribute, test, args...)`, `rejectattr`, `select(test, args...)`, `reject`; without a test,
     /// truthiness decides.
     private mutating func select(_ name: String, _ value: TemplateValue, _ arguments: TemplateCallArguments,
-                                 at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                                 at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         let byAttribute = name.hasSuffix("attr")
         let keep = name.hasPrefix("select")
         var rest = arguments.positional
@@ -174,7 +174,7 @@ extension TemplateInterpreter {
 
     /// `map('filter', args...)` or `map(attribute='name', default=value)`.
     private mutating func map(_ value: TemplateValue, _ arguments: TemplateCallArguments,
-                              at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                              at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         let items = try iterate(value, at: location)
         if let attribute = arguments.keyword.first(where: { $0.name == "attribute" })?.value {
             let fallback = arguments.keyword.first { $0.name == "default" }?.value
@@ -194,7 +194,7 @@ extension TemplateInterpreter {
     }
 
     private mutating func unique(_ value: TemplateValue, _ arguments: TemplateCallArguments,
-                                 at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                                 at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         let caseSensitive = arguments.value(0, "case_sensitive")?.isTruthy ?? false
         var seen: [TemplateValue] = []
         var kept: [TemplateValue] = []
@@ -210,7 +210,7 @@ extension TemplateInterpreter {
     }
 
     private mutating func sort(_ value: TemplateValue, _ arguments: TemplateCallArguments,
-                               at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                               at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         let reverse = arguments.value(0, "reverse")?.isTruthy ?? false
         let caseSensitive = arguments.value(1, "case_sensitive")?.isTruthy ?? false
         var keyed: [(key: TemplateValue, item: TemplateValue)] = []
@@ -229,7 +229,7 @@ extension TemplateInterpreter {
     }
 
     private func number(_ name: String, _ value: TemplateValue, _ arguments: TemplateCallArguments,
-                        at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                        at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         switch name {
         case "int":
             let fallback = arguments.value(0, "default") ?? .int(0)
@@ -267,7 +267,7 @@ extension TemplateInterpreter {
     }
 
     private mutating func aggregate(_ name: String, _ value: TemplateValue, _ arguments: TemplateCallArguments,
-                                    at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                                    at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         let items = try iterate(value, at: location)
         let path = arguments.value(name == "sum" ? 0 : 1, "attribute")
         var keys: [TemplateValue] = []
@@ -291,7 +291,7 @@ extension TemplateInterpreter {
     /// jinja2's attribute path for selectattr/map/sort: dot-separated parts, digits as list indexes, each looked up
     /// as an item first; no path gives the value itself.
     mutating func lookupPath(_ path: TemplateValue?, in value: TemplateValue,
-                             at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                             at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         guard let path else { return value }
         guard case .string(let text) = path else { return try item(path, of: value, at: location) }
         var current = value
@@ -303,7 +303,7 @@ extension TemplateInterpreter {
         return current
     }
 
-    private static func unordered(_ a: TemplateValue, _ b: TemplateValue, at location: SourceLocation) -> TemplateError {
+    private static func unordered(_ a: TemplateValue, _ b: TemplateValue, at location: TemplateLocation) -> TemplateError {
         TemplateError(.type, "'<' not supported between instances of '\(a.typeName)' and '\(b.typeName)'", at: location)
     }
 

@@ -16,7 +16,7 @@ public enum TemplateBuiltin: String, Sendable, CaseIterable {
 
 extension TemplateInterpreter {
     mutating func callBuiltin(_ builtin: TemplateBuiltin, _ arguments: TemplateCallArguments,
-                              at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                              at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         switch builtin {
         case .range:
             return try range(arguments, at: location)
@@ -50,7 +50,7 @@ extension TemplateInterpreter {
     }
 
     private mutating func range(_ arguments: TemplateCallArguments,
-                                at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                                at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         var bounds: [Int] = []
         for value in arguments.positional {
             guard let integer = value.integer else {

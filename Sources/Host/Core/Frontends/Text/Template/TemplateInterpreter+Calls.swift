@@ -11,7 +11,7 @@ struct TemplateCallArguments {
 
     /// Fails if more positional arguments were given than `count`, or a keyword not in `names`.
     func check(positional count: Int, keywords names: Set<String>, _ function: String,
-               at location: SourceLocation) throws(TemplateError) {
+               at location: TemplateLocation) throws(TemplateError) {
         guard positional.count <= count else {
             throw TemplateError(.type, "\(function)() takes at most \(count) positional argument(s), \(positional.count) given",
                                 at: location)
@@ -51,7 +51,7 @@ extension TemplateInterpreter {
     }
 
     mutating func call(_ callee: TemplateValue, _ arguments: TemplateCallArguments, caller: TemplateValue?,
-                       at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                       at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         guard case .handle(let handle) = callee else {
             throw TemplateError(.type, "'\(callee.typeName)' object is not callable", at: location)
         }
@@ -73,7 +73,7 @@ extension TemplateInterpreter {
 
     /// Runs a macro in a new scope on top of the scopes it was defined in; returns its text.
     private mutating func callMacro(_ id: Int, _ arguments: TemplateCallArguments, caller: TemplateValue?,
-                                    at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                                    at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         let (macro, definitionScopes) = macros[id]
         guard callDepth < limits.maxCallDepth else {
             throw TemplateError(.limit, "macro calls nest deeper than \(limits.maxCallDepth) (runaway recursion?)", at: location)

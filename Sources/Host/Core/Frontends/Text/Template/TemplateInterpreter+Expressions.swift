@@ -106,7 +106,7 @@ extension TemplateInterpreter {
 
     /// `value.name`: jinja2's `getattr` — the attribute (a method, a namespace or loop field) first, then the item.
     mutating func attribute(_ name: String, of value: TemplateValue,
-                            at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                            at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         switch value {
         case .object(let object):
             if TemplateMethods.has(name, on: value) { return boundMethod(name, of: value) }
@@ -125,7 +125,7 @@ extension TemplateInterpreter {
 
     /// `value[key]`: jinja2's `getitem` — the item first, then (for a string key) the attribute; missing is undefined.
     mutating func item(_ key: TemplateValue, of value: TemplateValue,
-                       at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                       at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         switch (value, key) {
         case (.object(let object), .string(let name)):
             return object[name] ?? .undefined
@@ -149,7 +149,7 @@ extension TemplateInterpreter {
 
     /// `value[start:stop:step]` on a list or string, with Python's clamping and negative indexes.
     mutating func slice(_ value: TemplateValue, start: TemplateValue, stop: TemplateValue, step: TemplateValue,
-                        at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                        at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         func bound(_ value: TemplateValue) throws(TemplateError) -> Int? {
             if case .none = value { return nil }
             guard let integer = value.integer else {
@@ -216,7 +216,7 @@ extension TemplateInterpreter {
     // MARK: Unary and binary operators
 
     private func unary(_ op: TemplateExpression.UnaryOperator, _ value: TemplateValue, _ operand: TemplateExpression,
-                       at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                       at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         switch op {
         case .not: return .bool(!value.isTruthy)
         case .negate, .plus:
@@ -232,7 +232,7 @@ extension TemplateInterpreter {
     }
 
     private mutating func binary(_ op: TemplateExpression.BinaryOperator, _ leftExpression: TemplateExpression,
-                                 _ rightExpression: TemplateExpression, at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                                 _ rightExpression: TemplateExpression, at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         let left = try evaluate(leftExpression)
         switch op {
         case .and: return left.isTruthy ? try evaluate(rightExpression) : left
@@ -252,7 +252,7 @@ extension TemplateInterpreter {
 
     /// `left op right` for the arithmetic operators, on defined values.
     mutating func arithmetic(_ op: TemplateExpression.BinaryOperator, _ left: TemplateValue, _ right: TemplateValue,
-                                     at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                                     at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         switch (op, left, right) {
         case (.add, .string(let a), .string(let b)):
             try charge(size: a.utf8.count + b.utf8.count, at: location)
@@ -284,7 +284,7 @@ extension TemplateInterpreter {
     }
 
     private func integerArithmetic(_ op: TemplateExpression.BinaryOperator, _ a: Int, _ b: Int,
-                                   at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                                   at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         func checked(_ result: (partialValue: Int, overflow: Bool)) throws(TemplateError) -> TemplateValue {
             guard !result.overflow else { throw overflow(at: location) }
             return .int(result.partialValue)
@@ -321,7 +321,7 @@ extension TemplateInterpreter {
     }
 
     private func floatArithmetic(_ op: TemplateExpression.BinaryOperator, _ a: Double, _ b: Double,
-                                 at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                                 at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         switch op {
         case .add: return .double(a + b)
         case .subtract: return .double(a - b)
@@ -346,7 +346,7 @@ extension TemplateInterpreter {
 
     private static func power(_ base: Double, _ exponent: Double) -> Double { Glibc.pow(base, exponent) }
 
-    private func overflow(at location: SourceLocation) -> TemplateError {
+    private func overflow(at location: TemplateLocation) -> TemplateError {
         TemplateError(.limit, "integer result does not fit in 64 bits", at: location)
     }
 
@@ -354,7 +354,7 @@ extension TemplateInterpreter {
 
     private func compare(_ op: TemplateExpression.CompareOperator, _ left: TemplateValue, _ right: TemplateValue,
                          _ leftExpression: TemplateExpression, _ rightExpression: TemplateExpression,
-                         at location: SourceLocation) throws(TemplateError) -> Bool {
+                         at location: TemplateLocation) throws(TemplateError) -> Bool {
         switch op {
         case .equal: return left == right
         case .notEqual: return left != right
@@ -394,7 +394,7 @@ extension TemplateInterpreter {
 
     /// Python's `needle in container`.
     func contains(_ container: TemplateValue, _ needle: TemplateValue,
-                  at location: SourceLocation) throws(TemplateError) -> Bool {
+                  at location: TemplateLocation) throws(TemplateError) -> Bool {
         switch container {
         case .string(let text):
             guard case .string(let part) = needle else {

@@ -90,7 +90,7 @@ struct TemplateInterpreter {
         return .normal
     }
 
-    private mutating func run(_ loop: TemplateForLoop, at location: SourceLocation) throws(TemplateError) {
+    private mutating func run(_ loop: TemplateForLoop, at location: TemplateLocation) throws(TemplateError) {
         var items = try iterate(try evaluate(loop.iterable), at: loop.iterable.location)
         if let condition = loop.condition {
             var kept: [TemplateValue] = []
@@ -125,7 +125,7 @@ struct TemplateInterpreter {
 
     /// Assigns in the innermost scope (unpacking for `a, b`), or to a namespace attribute.
     mutating func assign(_ value: TemplateValue, to target: TemplateAssignTarget,
-                         at location: SourceLocation) throws(TemplateError) {
+                         at location: TemplateLocation) throws(TemplateError) {
         switch target {
         case .name(let name):
             scopes[scopes.count - 1][name] = value
@@ -164,7 +164,7 @@ struct TemplateInterpreter {
         return .undefined
     }
 
-    mutating func emit(_ text: String, at location: SourceLocation) throws(TemplateError) {
+    mutating func emit(_ text: String, at location: TemplateLocation) throws(TemplateError) {
         let bytes = text.utf8.count
         outputBytes += bytes
         guard outputBytes <= limits.maxOutputBytes else {
@@ -175,7 +175,7 @@ struct TemplateInterpreter {
     }
 
     /// Counts work; fails once the render has done more than `maxWork`.
-    mutating func charge(_ units: Int, at location: SourceLocation) throws(TemplateError) {
+    mutating func charge(_ units: Int, at location: TemplateLocation) throws(TemplateError) {
         work += units
         guard work <= limits.maxWork else {
             throw TemplateError(.limit, "template did more than \(limits.maxWork) units of work (a runaway loop?)", at: location)
@@ -183,7 +183,7 @@ struct TemplateInterpreter {
     }
 
     /// Counts the size of a string or list an expression built, and refuses ones larger than the output limit.
-    mutating func charge(size: Int, at location: SourceLocation) throws(TemplateError) {
+    mutating func charge(size: Int, at location: TemplateLocation) throws(TemplateError) {
         guard size <= limits.maxOutputBytes else {
             throw TemplateError(.limit, "a value of \(size) items or bytes exceeds the limit of \(limits.maxOutputBytes)", at: location)
         }
@@ -191,7 +191,7 @@ struct TemplateInterpreter {
     }
 
     /// `str(value)`, refusing texts larger than the output limit (printing a list can multiply its size).
-    func text(_ value: TemplateValue, at location: SourceLocation) throws(TemplateError) -> String {
+    func text(_ value: TemplateValue, at location: TemplateLocation) throws(TemplateError) -> String {
         guard let text = value.pythonString(limit: limits.maxOutputBytes) else {
             throw TemplateError(.limit, "a value prints to more than \(limits.maxOutputBytes) bytes", at: location)
         }
@@ -200,7 +200,7 @@ struct TemplateInterpreter {
 
     /// Refuses values nested deeper than `maxValueDepth` where values can accumulate (namespace attributes, macro
     /// arguments), so a loop cannot build a structure deep enough to overflow the stack when printed or freed.
-    func checkDepth(_ value: TemplateValue, at location: SourceLocation) throws(TemplateError) {
+    func checkDepth(_ value: TemplateValue, at location: TemplateLocation) throws(TemplateError) {
         guard value.nestingDepth(limit: limits.maxValueDepth) <= limits.maxValueDepth else {
             throw TemplateError(.limit, "a value nests lists or dicts deeper than \(limits.maxValueDepth) levels", at: location)
         }
@@ -208,7 +208,7 @@ struct TemplateInterpreter {
 
     /// The items a `for` loop (or unpacking, `list`, `join`, ...) sees: list items, dict keys, string characters;
     /// undefined gives none.
-    func iterate(_ value: TemplateValue, at location: SourceLocation) throws(TemplateError) -> [TemplateValue] {
+    func iterate(_ value: TemplateValue, at location: TemplateLocation) throws(TemplateError) -> [TemplateValue] {
         switch value {
         case .array(let items): return items
         case .object(let object): return object.keys.map(TemplateValue.string)

@@ -424,12 +424,12 @@ struct LineMap: Sendable {
         lineStarts = starts
     }
 
-    func location(of offset: Int) -> SourceLocation {
+    func location(of offset: Int) -> TemplateLocation {
         var low = 0, high = lineStarts.count - 1
         while low < high {
             let middle = (low + high + 1) / 2
             if lineStarts[middle] <= offset { low = middle } else { high = middle - 1 }
         }
-        return SourceLocation(line: low + 1, column: offset - lineStarts[low] + 1)
+        return TemplateLocation(line: low + 1, column: offset - lineStarts[low] + 1)
     }
 }

@@ -26,7 +26,7 @@ enum TemplateMethods {
 
 extension TemplateInterpreter {
     mutating func callMethod(_ name: String, on receiver: TemplateValue, _ arguments: TemplateCallArguments,
-                             at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                             at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         try charge(1, at: location)
         switch receiver {
         case .string(let text): return try stringMethod(name, text, arguments, at: location)
@@ -42,7 +42,7 @@ extension TemplateInterpreter {
     }
 
     private mutating func stringMethod(_ name: String, _ text: String, _ arguments: TemplateCallArguments,
-                                       at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                                       at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         func string(_ index: Int, _ keyword: String) throws(TemplateError) -> String? {
             switch arguments.value(index, keyword) {
             case nil, .none?: return nil
@@ -115,7 +115,7 @@ extension TemplateInterpreter {
 
     /// `isdigit()`, `isalpha()`, ... : true for a non-empty string whose every character qualifies.
     private func predicate(_ name: String, _ text: String.UnicodeScalarView,
-                           at location: SourceLocation) throws(TemplateError) -> Bool {
+                           at location: TemplateLocation) throws(TemplateError) -> Bool {
         switch name {
         case "isdigit": return !text.isEmpty && text.allSatisfy { [.decimal, .digit].contains($0.properties.numericType) }
         case "isalpha": return !text.isEmpty && text.allSatisfy { $0.properties.isAlphabetic }
@@ -128,7 +128,7 @@ extension TemplateInterpreter {
     }
 
     private func dictMethod(_ name: String, _ object: TemplateObject, _ arguments: TemplateCallArguments,
-                            at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                            at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         switch name {
         case "items": return .array(object.pairs.map { .array([.string($0.key), $0.value]) })
         case "keys": return .array(object.keys.map(TemplateValue.string))
@@ -145,7 +145,7 @@ extension TemplateInterpreter {
     }
 
     private func listMethod(_ name: String, _ items: [TemplateValue], _ arguments: TemplateCallArguments,
-                            at location: SourceLocation) throws(TemplateError) -> TemplateValue {
+                            at location: TemplateLocation) throws(TemplateError) -> TemplateValue {
         switch name {
         case "copy": return .array(items)
         case "count":

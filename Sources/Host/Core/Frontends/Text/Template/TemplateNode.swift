@@ -35,7 +35,7 @@ struct TemplateExpression: Sendable {
     }
 
     let kind: Kind
-    let location: SourceLocation
+    let location: TemplateLocation
 }
 
 /// The arguments of a call, filter or test: positional, then keyword.
@@ -68,7 +68,7 @@ struct TemplateNode: Sendable {
     }
 
     let kind: Kind
-    let location: SourceLocation
+    let location: TemplateLocation
 }
 
 /// What `{% set %}` and `{% for %}` assign to.
@@ -100,5 +100,5 @@ struct TemplateMacro: Sendable {
 struct TemplateFilterCall: Sendable {
     let name: String
     let arguments: TemplateArguments
-    let location: SourceLocation
+    let location: TemplateLocation
 }

@@ -103,7 +103,7 @@ struct TemplateParser {
         return body
     }
 
-    private mutating func parseIf(at here: SourceLocation) throws(TemplateError) -> TemplateNode {
+    private mutating func parseIf(at here: TemplateLocation) throws(TemplateError) -> TemplateNode {
         var branches: [(condition: TemplateExpression, body: [TemplateNode])] = []
         var condition = try parseTuple(withCondexpr: false)
         while true {
@@ -123,7 +123,7 @@ struct TemplateParser {
         }
     }
 
-    private mutating func parseFor(at here: SourceLocation) throws(TemplateError) -> TemplateNode {
+    private mutating func parseFor(at here: TemplateLocation) throws(TemplateError) -> TemplateNode {
         let target = try parseAssignTarget(allowAttribute: false)
         try expectName("in")
         let iterable = try parseTuple(withCondexpr: false, extraEnd: ["recursive"])
@@ -149,7 +149,7 @@ struct TemplateParser {
         return TemplateNode(kind: .forLoop(loop), location: here)
     }
 
-    private mutating func parseSet(at here: SourceLocation) throws(TemplateError) -> TemplateNode {
+    private mutating func parseSet(at here: TemplateLocation) throws(TemplateError) -> TemplateNode {
         let target = try parseAssignTarget(allowAttribute: true)
         if skipIf(.op("=")) {
             let value = try parseTuple(withCondexpr: true)
@@ -160,7 +160,7 @@ struct TemplateParser {
         return TemplateNode(kind: .setBlock(target, body: body, filters: filters), location: here)
     }
 
-    private mutating func parseMacro(at here: SourceLocation) throws(TemplateError) -> TemplateNode {
+    private mutating func parseMacro(at here: TemplateLocation) throws(TemplateError) -> TemplateNode {
         let name = try expectIdentifier()
         let parameters = try parseSignature()
         let body = try withoutLoops { (parser: inout TemplateParser) throws(TemplateError) in
@@ -169,7 +169,7 @@ struct TemplateParser {
         return TemplateNode(kind: .macro(TemplateMacro(name: name, parameters: parameters, body: body)), location: here)
     }
 
-    private mutating func parseCallBlock(at here: SourceLocation) throws(TemplateError) -> TemplateNode {
+    private mutating func parseCallBlock(at here: TemplateLocation) throws(TemplateError) -> TemplateNode {
         let parameters = current.kind == .op("(") ? try parseSignature() : []
         let call = try parseExpression(withCondexpr: true)
         guard case .call = call.kind else { throw TemplateError(.syntax, "expected a call after 'call'", at: call.location) }
@@ -180,7 +180,7 @@ struct TemplateParser {
         return TemplateNode(kind: .callBlock(call, caller: caller), location: here)
     }
 
-    private mutating func parseFilterBlock(at here: SourceLocation) throws(TemplateError) -> TemplateNode {
+    private mutating func parseFilterBlock(at here: TemplateLocation) throws(TemplateError) -> TemplateNode {
         let filters = try parseFilterChain(requireFirst: true)
         let body = try parseStatements(endTags: ["endfilter"], dropNeedle: true)
         return TemplateNode(kind: .filterBlock(filters: filters, body: body), location: here)
@@ -299,7 +299,7 @@ struct TemplateParser {
         }
     }
 
-    func location(_ token: TemplateToken) -> SourceLocation { lineMap.location(of: token.offset) }
+    func location(_ token: TemplateToken) -> TemplateLocation { lineMap.location(of: token.offset) }
 
     func error(_ message: String, at token: TemplateToken) -> TemplateError {
         TemplateError(.syntax, message, at: location(token))

@@ -10,12 +10,12 @@ extension TemplateInterpreter {
     ]
 
     mutating func applyTest(_ name: String, to value: TemplateValue, _ arguments: TemplateArguments,
-                            at location: SourceLocation) throws(TemplateError) -> Bool {
+                            at location: TemplateLocation) throws(TemplateError) -> Bool {
         try test(name, value, try evaluate(arguments), at: location)
     }
 
     func test(_ name: String, _ value: TemplateValue, _ arguments: TemplateCallArguments,
-              at location: SourceLocation) throws(TemplateError) -> Bool {
+              at location: TemplateLocation) throws(TemplateError) -> Bool {
         let other = arguments.positional.first
         switch name {
         case "defined": return !value.isUndefined
@@ -71,7 +71,7 @@ extension TemplateInterpreter {
     }
 
     private func compareTest(_ name: String, _ value: TemplateValue, _ other: TemplateValue,
-                             at location: SourceLocation) throws(TemplateError) -> Bool {
+                             at location: TemplateLocation) throws(TemplateError) -> Bool {
         switch name {
         case "eq", "equalto", "==": return value == other
         case "ne", "!=": return value != other
@@ -89,7 +89,7 @@ extension TemplateInterpreter {
         }
     }
 
-    private func missingArgument(_ name: String, at location: SourceLocation) -> TemplateError {
+    private func missingArgument(_ name: String, at location: TemplateLocation) -> TemplateError {
         TemplateError(.type, "test '\(name)' needs an argument", at: location)
     }
 }
