@@ -3,23 +3,32 @@ import HostCore
 /// `plexus run`: generate from a prompt given as token ids (the text front-end comes with the tokenizer).
 enum RunCommand {
     static let usage = """
-        usage: plexus run --model FILE --tokens ID,ID,... [-n N] [--temperature T] [--seed S] [--plugins DIR]... [--option K=V]... [--dump-logits FILE]
+        usage: plexus run --model FILE (--prompt TEXT | --chat TEXT | --tokens ID,ID,...) [-n N] [--temperature T]
+                          [--seed S] [--plugins DIR]... [--option K=V]... [--dump-logits FILE] [--ids]
 
-          Loads FILE with the plugin that claims it, feeds the prompt token ids, and prints the generated ids
-          (greedy unless --temperature is given), then prefill and decode speed.
+          Loads FILE with the plugin that claims it and generates (greedy unless --temperature is given):
+          --prompt  a completion prompt, tokenized with the model's own vocabulary
+          --chat    one user message, rendered with the model's own chat template (an error for a model without one)
+          --tokens  prompt token ids as they are
+          Prints the generated text (or, with --tokens or --ids, the ids), then prefill and decode speed on stderr.
         """
 
     static func run(_ arguments: ArgumentList) throws(UsageError) -> Int32 {
         var arguments = arguments
         guard let path = try arguments.value("--model") else { throw UsageError("--model FILE is required") }
-        guard let list = try arguments.value("--tokens") else { throw UsageError("--tokens ID,ID,... is required") }
-        let prompt = list.split(separator: ",").compactMap { Int32($0.trimmingPrefix(" ")) }
-        guard !prompt.isEmpty, prompt.count == list.split(separator: ",").count else { throw UsageError("--tokens must be comma-separated integers") }
+        let prompt = try arguments.value("--prompt"), chat = try arguments.value("--chat"), list = try arguments.value("--tokens")
+        guard [prompt, chat, list].compactMap({ $0 }).count == 1 else { throw UsageError("give exactly one of --prompt, --chat, --tokens") }
+        let showIDs = arguments.flag("--ids") || list != nil
+        var ids: [Int32] = []
+        if let list {
+            ids = list.split(separator: ",").compactMap { Int32($0.trimmingPrefix(" ")) }
+            guard !ids.isEmpty, ids.count == list.split(separator: ",").count else { throw UsageError("--tokens must be comma-separated integers") }
+        }
         let count = try arguments.value("-n").map { (text: String) throws(UsageError) -> UInt32 in
             guard let n = UInt32(text), n > 0 else { throw UsageError("-n needs a positive integer") }
             return n
         } ?? 32
-        var input = LLMRequestInput(promptTokenCount: UInt32(prompt.count), maxNewTokens: count)
+        var input = LLMRequestInput(promptTokenCount: 0, maxNewTokens: count)
         if let temperature = try arguments.value("--temperature") {
             guard let t = Float(temperature), t >= 0 else { throw UsageError("--temperature needs a number >= 0") }
             input.temperature = t
@@ -39,13 +48,24 @@ enum RunCommand {
         try arguments.finish()
         do {
             let session = try ModelSession.open(path: path, pluginDirectories: directories, environment: ProcessEnvironment.current(),
-                                           options: options)
-            let result = try session.runner.generate(prompt: prompt, input: input, wantLogits: dump != nil)
+                                                options: options)
+            var frontend: TextFrontend?
+            if list == nil {
+                let text = try TextFrontend.load(path: path, modelName: path.split(separator: "/").last.map(String.init) ?? path)
+                ids = try chat.map { try text.chatTokens([.user($0)]) } ?? text.completionTokens(prompt ?? "")
+                input.stopTokens = text.stopTokens
+                frontend = text
+            }
+            let result = try session.runner.generate(prompt: ids, input: input, wantLogits: dump != nil)
             if let dump, let logits = result.promptLogits { try BinaryFile.write(logits, to: dump) }
-            Output.line(result.tokens.map(String.init).joined(separator: ","))
+            if showIDs || frontend == nil {
+                Output.line(result.tokens.map(String.init).joined(separator: ","))
+            } else if var detokenizer = frontend?.detokenizer() {
+                Output.line(detokenizer.feed(result.tokens.filter { !(frontend?.tokenizer.isEndOfGeneration($0) ?? false) }) + detokenizer.finish())
+            }
             let prefill = Double(result.promptTokens) / max(result.prefillSeconds, 1e-9)
             let decode = Double(max(result.tokens.count - 1, 0)) / max(result.decodeSeconds, 1e-9)
-            Output.error("prefill \(result.promptTokens) tokens: \(FixedPoint.format(prefill, 1)) tokens/s; decode: \(FixedPoint.format(decode, 1)) tokens/s")
+            Output.error("prompt \(result.promptTokens) tokens at \(FixedPoint.format(prefill, 1)) tokens/s; \(result.tokens.count) generated at \(FixedPoint.format(decode, 1)) tokens/s")
             return 0
         } catch {
             Output.error("plexus: \(error)")
