@@ -53,6 +53,22 @@ INLINE __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) {
 #endif
 }
 
+/* acc + sum of adjacent i16 pair products per i32 lane. */
+INLINE __m256i madd_acc(__m256i acc, __m256i a, __m256i b) {
+#if QX_VNNI
+    return _mm256_dpwssd_avx_epi32(acc, a, b);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+#endif
+}
+
+/* An fp16 field broadcast to 8 f32 lanes (vpbroadcastw + vcvtph2ps). */
+INLINE __m256 bcast_fp16(const uint8_t *p) {
+    short h;
+    memcpy(&h, p, 2);
+    return _mm256_cvtph_ps(_mm_set1_epi16(h));
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // F32, F16, BF16: convert 8 elements to f32 and FMA; a scalar tail for k % 8.
 
@@ -167,13 +183,13 @@ INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *con
             const uint8_t *blk = w[r] + b * wb;
             u[r] = q32_decode(type, blk);
             if (sign_trick) raw[r] = load256(blk + 2);
-            dw[r] = _mm256_set1_ps(fp16(blk));
+            dw[r] = bcast_fp16(blk);
             mw[r] = has_min ? fp16(blk + 2) : 0;
         }
         UNROLL for (int t = 0; t < T; t++) {
             const uint8_t *xblk = x[t] + b * xb;
             const __m256i xq = load256(xblk + xb - 32);
-            const __m256 dx = _mm256_set1_ps(fp16(xblk));
+            const __m256 dx = bcast_fp16(xblk);
             const float sx = has_min ? fp16(xblk + 2) : 0;
             __m256i base = _mm256_setzero_si256();
             if (ofs) base = _mm256_sub_epi32(base, dot_u8s8(base, _mm256_set1_epi8((char)(ofs == 128 ? -128 : ofs)), xq));
@@ -198,6 +214,17 @@ INLINE __m256i word_picker(int j) {
     return _mm256_set1_epi16((short)(2 * j | (2 * j + 1) << 8));
 }
 
+/* The 8 scales and 8 mins of a Q4_K/Q5_K block as bytes [sc0..7, m0..7], from its 12 packed bytes: the
+ * get_scale_min_k4 unpacking done on the three 32-bit words a, b, c at once. Reads 16 bytes (the block goes on). */
+INLINE __m128i unpack_scales_k4(const uint8_t *q) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);                      /* a b c . */
+    const __m128i lo = _mm_and_si128(v, _mm_set1_epi8(0x3F));                                  /* sc0-3 m0-3 */
+    const __m128i c = _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 2, 2, 2)), _mm_set_epi32(0, 0, 4, 0));
+    const __m128i top = _mm_and_si128(_mm_srli_epi32(v, 2), _mm_set1_epi8(0x30));               /* bits 4-5 */
+    const __m128i hi = _mm_or_si128(_mm_and_si128(c, _mm_set1_epi8(0x0F)), top);               /* sc4-7 m4-7 */
+    return _mm_unpacklo_epi32(lo, hi);
+}
+
 INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
                        int64_t k, float *sums) {
     const int five = type == GGML_TYPE_Q5_K;
@@ -216,9 +243,7 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
         UNROLL for (int r = 0; r < R; r++) {
             const uint8_t *blk = w[r] + i * wb;
             const uint8_t *qs = blk + (five ? 48 : 16), *qh = blk + 16;
-            uint8_t sm[16];
-            unpack_scales_mins_k4(blk + 4, sm);
-            const __m128i sm16 = _mm_loadu_si128((const __m128i *)(const void *)sm);
+            const __m128i sm16 = unpack_scales_k4(blk + 4);
             const __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm16));
             const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm16, 8));
             const __m256i hbits = five ? load256(qh) : _mm256_setzero_si256();
@@ -235,7 +260,7 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
                 const __m256i sc = _mm256_shuffle_epi8(scales, word_picker(j));
                 UNROLL for (int t = 0; t < T; t++) {
                     const __m256i xq = load256(x[t] + i * sizeof(block_q8_K) + 4 + 32 * j);
-                    isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(u, xq), sc));
+                    isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(u, xq), sc);
                 }
             }
             const float d = fp16(blk), dmin = fp16(blk + 2);
@@ -274,7 +299,7 @@ INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const u
                     const __m256i sc = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pick));
                     UNROLL for (int t = 0; t < T; t++) {
                         const __m256i xq = load256(x[t] + i * sizeof(block_q8_K) + 4 + 128 * half + 32 * s);
-                        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(u, xq), sc));
+                        isum[t] = madd_acc(isum[t], _mm256_maddubs_epi16(u, xq), sc);
                     }
                 }
             }

@@ -43,12 +43,6 @@ INLINE __m512i join_i(__m256i lo, __m256i hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
-/* 8 lanes of a, then 8 lanes of b. */
-INLINE __m512 pair_ps(float a, float b) {
-    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_set1_ps(a))),
-                                               _mm256_castps_pd(_mm256_set1_ps(b)), 1));
-}
-
 /* acc + the sum of 4 adjacent u8 * s8 products per i32 lane (without VNNI: u <= 128 keeps i16 pairs exact). */
 INLINE __m512i dot_u8s8(__m512i acc, __m512i u, __m512i s) {
 #if QX_VNNI
@@ -79,11 +73,11 @@ INLINE __m512 load_f16x(uint32_t type, const uint8_t *row, int64_t i, __mmask16 
 
 INLINE void tile_float(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
                        int64_t k, float *sums) {
-    __m512 acc[4][4];
+    __m512 acc[8][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
     for (int64_t i = 0; i < k; i += 16) {
         const __mmask16 m = k - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - i)) - 1);
-        __m512 wv[4];
+        __m512 wv[8];
         UNROLL for (int r = 0; r < R; r++) wv[r] = load_f16x(type, w[r], i, m);
         UNROLL for (int t = 0; t < T; t++) {
             const __m512 xv = load_f16x(type, x[t], i, m);
@@ -111,12 +105,10 @@ INLINE int q32_weight_bytes(uint32_t type) {
 
 /* 64 nibbles of two blocks in element order: [lo(qs0) hi(qs0) lo(qs1) hi(qs1)], 16 bytes each. */
 INLINE __m512i nibbles64(const uint8_t *qs0, const uint8_t *qs1) {
-    const __m256i both = _mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)qs0)),
-        _mm_loadu_si128((const __m128i *)(const void *)qs1), 1);
-    const __m512i dup = _mm512_permutexvar_epi64(_mm512_set_epi64(3, 2, 3, 2, 1, 0, 1, 0), _mm512_castsi256_si512(both));
-    const __m512i shifted = _mm512_srlv_epi64(dup, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0));
-    return _mm512_and_si512(shifted, _mm512_set1_epi8(0x0F));
+    __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)qs0));
+    v = _mm512_mask_broadcast_i32x4(v, 0xFF00, _mm_loadu_si128((const __m128i *)(const void *)qs1));
+    v = _mm512_srlv_epi64(v, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0));
+    return _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
 }
 
 /* Adds 16 to the bytes whose bit is set in the blocks' qh words (bit j of block b is element 32 b + j). */
@@ -125,6 +117,21 @@ INLINE __m512i add_q5_high(__m512i u, const uint8_t *qh0, const uint8_t *qh1) {
     memcpy(&a, qh0, 4);
     memcpy(&b, qh1, 4);
     return _mm512_mask_add_epi8(u, _cvtu64_mask64((uint64_t)a | (uint64_t)b << 32), u, _mm512_set1_epi8(16));
+}
+
+/* The first words of a block pair: every fp16 field of block 0 and, unless `one`, of block 1 (`stride` bytes on).
+ * A masked load, so an absent second block reads nothing and its fields are 0. */
+INLINE __m512i pair_words(const uint8_t *b0, int stride, int one) {
+    const int last = one ? 1 : stride / 2 + 1;
+    return _mm512_maskz_loadu_epi16((__mmask32)((2u << last) - 1), b0);
+}
+
+/* [f x 8 | g x 8] where f, g are the fp16 words w0, w1 of `words`, as f32. */
+INLINE __m512 spread_fp16(__m512i words, int w0, int w1) {
+    short idx[32] = {0};
+    for (int i = 0; i < 16; i++) idx[i] = (short)(i < 8 ? w0 : w1);
+    const __m512i picked = _mm512_permutexvar_epi16(_mm512_loadu_si512((const void *)idx), words);
+    return _mm512_cvtph_ps(_mm512_castsi512_si256(picked));
 }
 
 INLINE __m512i q32_decode(uint32_t type, const uint8_t *b0, const uint8_t *b1) {
@@ -144,44 +151,51 @@ INLINE int q32_offset(uint32_t type) {
     return type == GGML_TYPE_Q4_0 ? 8 : type == GGML_TYPE_Q5_0 ? 16 : (type == GGML_TYPE_Q8_0 && QX_VNNI) ? 128 : 0;
 }
 
-INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
-                     int64_t k, float *sums) {
+/* Blocks b and b + 1 (only b when `one`) of every row and token of the tile, into acc[r][t]. */
+INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
+                     int64_t b, const int one, __m512 acc[8][4]) {
     const int has_min = type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1;
     const int sign_trick = type == GGML_TYPE_Q8_0 && !QX_VNNI; /* no vpsignb at 512 bits: negate x under a mask */
     const int wb = q32_weight_bytes(type), xb = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const int ofs = q32_offset(type);
-    const int64_t nb = k / 32;
-    __m512 acc[4][4];
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; b += 2) {
-        const int one = b + 1 == nb;
-        __m512i u[4];
-        __m512 dw[4], mw[4];
-        __mmask64 neg[4];
+    __m512i u[8];
+    __m512 dw[8], mw[8];
+    __mmask64 neg[8];
+    UNROLL for (int r = 0; r < R; r++) {
+        const uint8_t *b0 = w[r] + b * wb, *b1 = one ? b0 : b0 + wb;
+        u[r] = q32_decode(type, b0, b1);
+        if (sign_trick) neg[r] = _mm512_movepi8_mask(join_i(load256(b0 + 2), load256(b1 + 2)));
+        const __m512i words = pair_words(b0, wb, one);
+        dw[r] = spread_fp16(words, 0, wb / 2);
+        if (has_min) mw[r] = spread_fp16(words, 1, wb / 2 + 1);
+    }
+    UNROLL for (int t = 0; t < T; t++) {
+        const uint8_t *x0 = x[t] + b * xb;
+        const __m256i q0 = load256(x0 + xb - 32);
+        const __m512i xq = one ? _mm512_zextsi256_si512(q0) : join_i(q0, load256(x0 + xb + xb - 32));
+        const __m512i words = pair_words(x0, xb, one); /* a lone block's second half is 0 here */
+        const __m512 dx = spread_fp16(words, 0, xb / 2);
+        /* s / 8 in each of a block's 8 lanes sums to s; dividing by 8 is exact */
+        const __m512 sx = has_min ? _mm512_mul_ps(spread_fp16(words, 1, xb / 2 + 1), _mm512_set1_ps(0.125f)) : dx;
+        __m512i base = _mm512_setzero_si512();
+        if (ofs) base = _mm512_sub_epi32(base, dot_u8s8(base, _mm512_set1_epi8((char)(ofs == 128 ? -128 : ofs)), xq));
         UNROLL for (int r = 0; r < R; r++) {
-            const uint8_t *b0 = w[r] + b * wb, *b1 = one ? b0 : b0 + wb;
-            u[r] = q32_decode(type, b0, b1);
-            if (sign_trick) neg[r] = _mm512_movepi8_mask(join_i(load256(b0 + 2), load256(b1 + 2)));
-            dw[r] = pair_ps(fp16(b0), fp16(b1));
-            if (has_min) mw[r] = pair_ps(fp16(b0 + 2), fp16(b1 + 2));
-        }
-        UNROLL for (int t = 0; t < T; t++) {
-            const uint8_t *x0 = x[t] + b * xb, *x1 = x0 + xb;
-            const __m256i q0 = load256(x0 + xb - 32);
-            const __m512i xq = one ? _mm512_zextsi256_si512(q0) : join_i(q0, load256(x1 + xb - 32));
-            const __m512 dx = pair_ps(fp16(x0), one ? 0.0f : fp16(x1));
-            /* s / 8 in each of a block's 8 lanes sums to s; dividing by 8 is exact */
-            const __m512 sx = has_min ? pair_ps(fp16(x0 + 2) * 0.125f, one ? 0.0f : fp16(x1 + 2) * 0.125f) : dx;
-            __m512i base = _mm512_setzero_si512();
-            if (ofs) base = _mm512_sub_epi32(base, dot_u8s8(base, _mm512_set1_epi8((char)(ofs == 128 ? -128 : ofs)), xq));
-            UNROLL for (int r = 0; r < R; r++) {
-                const __m512i s = sign_trick ? _mm512_mask_sub_epi8(xq, neg[r], _mm512_setzero_si512(), xq) : xq;
-                const __m512i i = dot_u8s8(base, u[r], s);
-                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw[r], dx), acc[r][t]);
-                if (has_min) acc[r][t] = _mm512_fmadd_ps(mw[r], sx, acc[r][t]);
-            }
+            const __m512i s = sign_trick ? _mm512_mask_sub_epi8(xq, neg[r], _mm512_setzero_si512(), xq) : xq;
+            const __m512i i = dot_u8s8(base, u[r], s);
+            acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw[r], dx), acc[r][t]);
+            if (has_min) acc[r][t] = _mm512_fmadd_ps(mw[r], sx, acc[r][t]);
         }
     }
+}
+
+INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
+                     int64_t k, float *sums) {
+    const int64_t nb = k / 32;
+    __m512 acc[8][4];
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2) q32_step(type, R, T, w, x, b, 0, acc);
+    if (b < nb) q32_step(type, R, T, w, x, b, 1, acc);
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
@@ -197,17 +211,28 @@ INLINE __m512i spread_i16(__m512i v, int first, int per) {
     return _mm512_permutexvar_epi16(_mm512_loadu_si512((const void *)idx), v);
 }
 
+/* The 8 scales and 8 mins of a Q4_K/Q5_K block as bytes [sc0..7, m0..7], from its 12 packed bytes: the
+ * get_scale_min_k4 unpacking done on the three 32-bit words a, b, c at once. Reads 16 bytes (the block goes on). */
+INLINE __m128i unpack_scales_k4(const uint8_t *q) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);                      /* a b c . */
+    const __m128i lo = _mm_and_si128(v, _mm_set1_epi8(0x3F));                                  /* sc0-3 m0-3 */
+    const __m128i c = _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 2, 2, 2)), _mm_set_epi32(0, 0, 4, 0));
+    const __m128i top = _mm_and_si128(_mm_srli_epi32(v, 2), _mm_set1_epi8(0x30));               /* bits 4-5 */
+    const __m128i hi = _mm_or_si128(_mm_and_si128(c, _mm_set1_epi8(0x0F)), top);               /* sc4-7 m4-7 */
+    return _mm_unpacklo_epi32(lo, hi);
+}
+
 /* Chunk c of a Q4_K/Q5_K super-block: bytes 0..31 are sub-block 2c (low nibbles of qs[32c..]), 32..63 are 2c+1. */
 INLINE __m512i q4_K_chunk(const uint8_t *qs, int c) {
-    const __m256i q = load256(qs + 32 * c);
-    return _mm512_and_si512(join_i(q, _mm256_srli_epi16(q, 4)), _mm512_set1_epi8(0x0F));
+    const __m512i q = _mm512_broadcast_i64x4(load256(qs + 32 * c));
+    return _mm512_and_si512(_mm512_mask_srli_epi16(q, 0xFFFF0000u, q, 4), _mm512_set1_epi8(0x0F));
 }
 
 INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
                        int64_t k, float *sums) {
     const int five = type == GGML_TYPE_Q5_K;
     const int wb = five ? sizeof(block_q5_K) : sizeof(block_q4_K);
-    __m512 acc[4][4];
+    __m512 acc[8][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
     for (int64_t i = 0; i < k / QK_K; i++) {
         float dx[4];
@@ -221,9 +246,7 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
         UNROLL for (int r = 0; r < R; r++) {
             const uint8_t *blk = w[r] + i * wb;
             const uint8_t *qs = blk + (five ? 48 : 16);
-            uint8_t sm[16];
-            unpack_scales_mins_k4(blk + 4, sm);
-            const __m128i sm8 = _mm_loadu_si128((const __m128i *)(const void *)sm);
+            const __m128i sm8 = unpack_scales_k4(blk + 4);
             const __m512i sm16 = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(sm8)); /* sc 0..7, m 0..7 */
             const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm8, 8));
             const __m512i qh = five ? _mm512_broadcast_i64x4(load256(blk + 16)) : _mm512_setzero_si512();
@@ -269,7 +292,7 @@ INLINE __m512i q6_K_chunk(const block_q6_K *blk, int c) {
 
 INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const uint8_t *const *x, int64_t k,
                       float *sums) {
-    __m512 acc[4][4];
+    __m512 acc[8][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
     for (int64_t i = 0; i < k / QK_K; i++) {
         UNROLL for (int r = 0; r < R; r++) {
@@ -312,14 +335,14 @@ INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const u
 TILES(f32, tile_float(GGML_TYPE_F32, 4, 1, w, x, k, s), tile_float(GGML_TYPE_F32, 4, 4, w, x, k, s))
 TILES(f16, tile_float(GGML_TYPE_F16, 4, 1, w, x, k, s), tile_float(GGML_TYPE_F16, 4, 4, w, x, k, s))
 TILES(bf16, tile_float(GGML_TYPE_BF16, 4, 1, w, x, k, s), tile_float(GGML_TYPE_BF16, 4, 4, w, x, k, s))
-TILES(q4_0, tile_q32(GGML_TYPE_Q4_0, 4, 1, w, x, k, s), tile_q32(GGML_TYPE_Q4_0, 4, 4, w, x, k, s))
-TILES(q4_1, tile_q32(GGML_TYPE_Q4_1, 4, 1, w, x, k, s), tile_q32(GGML_TYPE_Q4_1, 4, 4, w, x, k, s))
-TILES(q5_0, tile_q32(GGML_TYPE_Q5_0, 4, 1, w, x, k, s), tile_q32(GGML_TYPE_Q5_0, 4, 4, w, x, k, s))
-TILES(q5_1, tile_q32(GGML_TYPE_Q5_1, 4, 1, w, x, k, s), tile_q32(GGML_TYPE_Q5_1, 4, 4, w, x, k, s))
-TILES(q8_0, tile_q32(GGML_TYPE_Q8_0, 4, 1, w, x, k, s), tile_q32(GGML_TYPE_Q8_0, 4, 4, w, x, k, s))
-TILES(q4_K, tile_q45_K(GGML_TYPE_Q4_K, 2, 1, w, x, k, s), tile_q45_K(GGML_TYPE_Q4_K, 2, 4, w, x, k, s))
-TILES(q5_K, tile_q45_K(GGML_TYPE_Q5_K, 2, 1, w, x, k, s), tile_q45_K(GGML_TYPE_Q5_K, 2, 4, w, x, k, s))
-TILES(q6_K, tile_q6_K(2, 1, w, x, k, s), tile_q6_K(2, 4, w, x, k, s))
+TILES(q4_0, tile_q32(GGML_TYPE_Q4_0, 8, 1, w, x, k, s), tile_q32(GGML_TYPE_Q4_0, 4, 4, w, x, k, s))
+TILES(q4_1, tile_q32(GGML_TYPE_Q4_1, 8, 1, w, x, k, s), tile_q32(GGML_TYPE_Q4_1, 4, 4, w, x, k, s))
+TILES(q5_0, tile_q32(GGML_TYPE_Q5_0, 8, 1, w, x, k, s), tile_q32(GGML_TYPE_Q5_0, 4, 4, w, x, k, s))
+TILES(q5_1, tile_q32(GGML_TYPE_Q5_1, 8, 1, w, x, k, s), tile_q32(GGML_TYPE_Q5_1, 4, 4, w, x, k, s))
+TILES(q8_0, tile_q32(GGML_TYPE_Q8_0, 8, 1, w, x, k, s), tile_q32(GGML_TYPE_Q8_0, 4, 4, w, x, k, s))
+TILES(q4_K, tile_q45_K(GGML_TYPE_Q4_K, 4, 1, w, x, k, s), tile_q45_K(GGML_TYPE_Q4_K, 4, 4, w, x, k, s))
+TILES(q5_K, tile_q45_K(GGML_TYPE_Q5_K, 4, 1, w, x, k, s), tile_q45_K(GGML_TYPE_Q5_K, 2, 4, w, x, k, s))
+TILES(q6_K, tile_q6_K(4, 1, w, x, k, s), tile_q6_K(4, 4, w, x, k, s))
 
 #define ENTRY(name, vr, mr, mt) {.vec = name##_vec, .vec_rows = vr, .mat = name##_mat, .mat_rows = mr, .mat_toks = mt}
 
@@ -327,14 +350,14 @@ const llm_kernel_table QX_TABLE = {.type = {
     [GGML_TYPE_F32] = ENTRY(f32, 4, 4, 4),
     [GGML_TYPE_F16] = ENTRY(f16, 4, 4, 4),
     [GGML_TYPE_BF16] = ENTRY(bf16, 4, 4, 4),
-    [GGML_TYPE_Q4_0] = ENTRY(q4_0, 4, 4, 4),
-    [GGML_TYPE_Q4_1] = ENTRY(q4_1, 4, 4, 4),
-    [GGML_TYPE_Q5_0] = ENTRY(q5_0, 4, 4, 4),
-    [GGML_TYPE_Q5_1] = ENTRY(q5_1, 4, 4, 4),
-    [GGML_TYPE_Q8_0] = ENTRY(q8_0, 4, 4, 4),
-    [GGML_TYPE_Q4_K] = ENTRY(q4_K, 2, 2, 4),
-    [GGML_TYPE_Q5_K] = ENTRY(q5_K, 2, 2, 4),
-    [GGML_TYPE_Q6_K] = ENTRY(q6_K, 2, 2, 4),
+    [GGML_TYPE_Q4_0] = ENTRY(q4_0, 8, 4, 4),
+    [GGML_TYPE_Q4_1] = ENTRY(q4_1, 8, 4, 4),
+    [GGML_TYPE_Q5_0] = ENTRY(q5_0, 8, 4, 4),
+    [GGML_TYPE_Q5_1] = ENTRY(q5_1, 8, 4, 4),
+    [GGML_TYPE_Q8_0] = ENTRY(q8_0, 8, 4, 4),
+    [GGML_TYPE_Q4_K] = ENTRY(q4_K, 4, 4, 4),
+    [GGML_TYPE_Q5_K] = ENTRY(q5_K, 4, 2, 4),
+    [GGML_TYPE_Q6_K] = ENTRY(q6_K, 4, 4, 4),
 }};
 
 #else
