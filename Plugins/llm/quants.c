@@ -119,16 +119,20 @@ static void gemm_tiled(const llm_tiling *tl, const uint8_t *w, uint64_t w_row_by
     const int use_mat = n_tok >= tl->mat_toks && tl->mat_toks > 1;
     llm_tile_fn *tile = use_mat ? tl->mat : tl->vec;
     const int R = use_mat ? tl->mat_rows : tl->vec_rows, T = use_mat ? tl->mat_toks : 1;
-    const uint8_t *wr[LLM_TILE_MAX_ROWS], *xr[LLM_TILE_MAX_TOKS];
+    const uint8_t *wr[LLM_TILE_MAX_ROWS], *wn[LLM_TILE_MAX_ROWS], *xr[LLM_TILE_MAX_TOKS];
     float sums[LLM_TILE_MAX_ROWS * LLM_TILE_MAX_TOKS];
 
     for (int64_t t0 = 0; t0 < n_tok; t0 += TOKEN_CHUNK) {
         const int64_t t_end = min64(t0 + TOKEN_CHUNK, n_tok);
         for (int64_t r0 = 0; r0 < n_rows; r0 += R) {
-            for (int i = 0; i < R; i++) wr[i] = w + (uint64_t)min64(r0 + i, n_rows - 1) * w_row_bytes;
+            for (int i = 0; i < R; i++) {
+                wr[i] = w + (uint64_t)min64(r0 + i, n_rows - 1) * w_row_bytes;
+                wn[i] = w + (uint64_t)min64(r0 + R + i, n_rows - 1) * w_row_bytes;
+            }
             for (int64_t t = t0; t < t_end; t += T) {
                 for (int j = 0; j < T; j++) xr[j] = x + (uint64_t)min64(t + j, n_tok - 1) * x_row_bytes;
-                tile(wr, xr, k, sums);
+                /* the next tile's rows are fetched once, while this tile's first tokens run */
+                tile(wr, t == t0 && r0 + R < n_rows ? wn : NULL, xr, k, sums);
                 for (int i = 0; i < R && r0 + i < n_rows; i++)
                     for (int j = 0; j < T && t + j < t_end; j++) out[(t + j) * out_stride + r0 + i] = sums[i * T + j];
             }

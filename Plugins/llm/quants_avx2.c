@@ -26,6 +26,11 @@
 #define INLINE static inline __attribute__((always_inline, target(QX_TARGET)))
 #define UNROLL _Pragma("GCC unroll 8")
 
+/* Starts pulling the next tile's row r at byte `offset` into the cache (see llm_tile_fn). */
+INLINE void prefetch_next(const uint8_t *const *wn, int r, int64_t offset) {
+    if (wn != NULL) __builtin_prefetch(wn[r] + offset, 0, 3);
+}
+
 INLINE float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -92,14 +97,18 @@ INLINE float load_f1(uint32_t type, const uint8_t *row, int64_t i) {
     return f;
 }
 
-INLINE void tile_float(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
+INLINE void tile_float(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                     const uint8_t *const *x,
                        int64_t k, float *sums) {
     __m256 acc[4][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= k; i += 8) {
         __m256 wv[4];
-        UNROLL for (int r = 0; r < R; r++) wv[r] = load_f8(type, w[r], i);
+        UNROLL for (int r = 0; r < R; r++) {
+            wv[r] = load_f8(type, w[r], i);
+            if (i % 32 == 0) prefetch_next(wn, r, i * (type == GGML_TYPE_F32 ? 4 : 2));
+        }
         UNROLL for (int t = 0; t < T; t++) {
             const __m256 xv = load_f8(type, x[t], i);
             UNROLL for (int r = 0; r < R; r++) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
@@ -163,7 +172,8 @@ INLINE int q32_offset(uint32_t type) {
     return type == GGML_TYPE_Q4_0 ? 8 : type == GGML_TYPE_Q5_0 ? 16 : (type == GGML_TYPE_Q8_0 && QX_VNNI) ? 128 : 0;
 }
 
-INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
+INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                     const uint8_t *const *x,
                      int64_t k, float *sums) {
     const int has_min = type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1;
     const int sign_trick = type == GGML_TYPE_Q8_0 && !QX_VNNI;
@@ -181,6 +191,7 @@ INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *con
         float mw[4];
         UNROLL for (int r = 0; r < R; r++) {
             const uint8_t *blk = w[r] + b * wb;
+            prefetch_next(wn, r, b * wb);
             u[r] = q32_decode(type, blk);
             if (sign_trick) raw[r] = load256(blk + 2);
             dw[r] = bcast_fp16(blk);
@@ -225,7 +236,8 @@ INLINE __m128i unpack_scales_k4(const uint8_t *q) {
     return _mm_unpacklo_epi32(lo, hi);
 }
 
-INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
+INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                     const uint8_t *const *x,
                        int64_t k, float *sums) {
     const int five = type == GGML_TYPE_Q5_K;
     const int wb = five ? sizeof(block_q5_K) : sizeof(block_q4_K);
@@ -243,6 +255,7 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
         UNROLL for (int r = 0; r < R; r++) {
             const uint8_t *blk = w[r] + i * wb;
             const uint8_t *qs = blk + (five ? 48 : 16), *qh = blk + 16;
+            for (int o = 0; o < wb; o += 64) prefetch_next(wn, r, i * wb + o);
             const __m128i sm16 = unpack_scales_k4(blk + 4);
             const __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm16));
             const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm16, 8));
@@ -275,13 +288,15 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
 }
 
 /* Q6_K: q = u - 32 with u in [0, 63]; the -32 becomes -32 * sum_g sc_g * bsum_g from the activation's bsums. */
-INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const uint8_t *const *x, int64_t k,
+INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                     const uint8_t *const *x, int64_t k,
                       float *sums) {
     __m256 acc[4][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < k / QK_K; i++) {
         UNROLL for (int r = 0; r < R; r++) {
             const block_q6_K *blk = (const block_q6_K *)(const void *)w[r] + i;
+            for (int o = 0; o < (int)sizeof(block_q6_K); o += 64) prefetch_next(wn, r, i * (int64_t)sizeof(block_q6_K) + o);
             const __m128i sc8 = _mm_loadu_si128((const __m128i *)(const void *)blk->scales);
             __m256i isum[4];
             UNROLL for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
@@ -321,24 +336,24 @@ INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const u
 // Instantiations: a matvec tile (R x 1) and a matmul tile (R x T) per type.
 
 #define FLOAT_TILES(name, type)                                                                                  \
-    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *s) {            \
-        tile_float(type, 4, 1, w, x, k, s);                                                                      \
+    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
+        tile_float(type, 4, 1, w, wn, x, k, s);                                                                      \
     }                                                                                                            \
-    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *s) {            \
-        tile_float(type, 2, 4, w, x, k, s);                                                                      \
+    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
+        tile_float(type, 2, 4, w, wn, x, k, s);                                                                      \
     }
 #define Q32_TILES(name, type)                                                                                    \
-    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *s) {            \
-        tile_q32(type, 4, 1, w, x, k, s);                                                                        \
+    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
+        tile_q32(type, 4, 1, w, wn, x, k, s);                                                                        \
     }                                                                                                            \
-    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *s) {            \
-        tile_q32(type, 2, 4, w, x, k, s);                                                                        \
+    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
+        tile_q32(type, 2, 4, w, wn, x, k, s);                                                                        \
     }
 #define K_TILES(name, call_vec, call_mat)                                                                        \
-    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *s) {            \
+    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
         call_vec;                                                                                                \
     }                                                                                                            \
-    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *s) {            \
+    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
         call_mat;                                                                                                \
     }
 
@@ -350,9 +365,9 @@ Q32_TILES(q4_1, GGML_TYPE_Q4_1)
 Q32_TILES(q5_0, GGML_TYPE_Q5_0)
 Q32_TILES(q5_1, GGML_TYPE_Q5_1)
 Q32_TILES(q8_0, GGML_TYPE_Q8_0)
-K_TILES(q4_K, tile_q45_K(GGML_TYPE_Q4_K, 2, 1, w, x, k, s), tile_q45_K(GGML_TYPE_Q4_K, 2, 2, w, x, k, s))
-K_TILES(q5_K, tile_q45_K(GGML_TYPE_Q5_K, 2, 1, w, x, k, s), tile_q45_K(GGML_TYPE_Q5_K, 2, 2, w, x, k, s))
-K_TILES(q6_K, tile_q6_K(2, 1, w, x, k, s), tile_q6_K(2, 2, w, x, k, s))
+K_TILES(q4_K, tile_q45_K(GGML_TYPE_Q4_K, 2, 1, w, wn, x, k, s), tile_q45_K(GGML_TYPE_Q4_K, 2, 2, w, wn, x, k, s))
+K_TILES(q5_K, tile_q45_K(GGML_TYPE_Q5_K, 2, 1, w, wn, x, k, s), tile_q45_K(GGML_TYPE_Q5_K, 2, 2, w, wn, x, k, s))
+K_TILES(q6_K, tile_q6_K(2, 1, w, wn, x, k, s), tile_q6_K(2, 2, w, wn, x, k, s))
 
 #define ENTRY(name, vr, mr, mt) {.vec = name##_vec, .vec_rows = vr, .mat = name##_mat, .mat_rows = mr, .mat_toks = mt}
 

@@ -24,6 +24,11 @@
 #define INLINE static inline __attribute__((always_inline, target(QX_TARGET)))
 #define UNROLL _Pragma("GCC unroll 8")
 
+/* Starts pulling the next tile's row r at byte `offset` into the cache (see llm_tile_fn). */
+INLINE void prefetch_next(const uint8_t *const *wn, int r, int64_t offset) {
+    if (wn != NULL) __builtin_prefetch(wn[r] + offset, 0, 3);
+}
+
 INLINE float fp16(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
@@ -71,14 +76,18 @@ INLINE __m512 load_f16x(uint32_t type, const uint8_t *row, int64_t i, __mmask16 
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); /* bf16 is the top half of f32 */
 }
 
-INLINE void tile_float(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
+INLINE void tile_float(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                     const uint8_t *const *x,
                        int64_t k, float *sums) {
     __m512 acc[8][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
     for (int64_t i = 0; i < k; i += 16) {
         const __mmask16 m = k - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - i)) - 1);
         __m512 wv[8];
-        UNROLL for (int r = 0; r < R; r++) wv[r] = load_f16x(type, w[r], i, m);
+        UNROLL for (int r = 0; r < R; r++) {
+            wv[r] = load_f16x(type, w[r], i, m);
+            prefetch_next(wn, r, i * (type == GGML_TYPE_F32 ? 4 : 2));
+        }
         UNROLL for (int t = 0; t < T; t++) {
             const __m512 xv = load_f16x(type, x[t], i, m);
             UNROLL for (int r = 0; r < R; r++) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
@@ -152,7 +161,8 @@ INLINE int q32_offset(uint32_t type) {
 }
 
 /* Blocks b and b + 1 (only b when `one`) of every row and token of the tile, into acc[r][t]. */
-INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
+INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                     const uint8_t *const *x,
                      int64_t b, const int one, __m512 acc[8][4]) {
     const int has_min = type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1;
     const int sign_trick = type == GGML_TYPE_Q8_0 && !QX_VNNI; /* no vpsignb at 512 bits: negate x under a mask */
@@ -163,6 +173,8 @@ INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *con
     __mmask64 neg[8];
     UNROLL for (int r = 0; r < R; r++) {
         const uint8_t *b0 = w[r] + b * wb, *b1 = one ? b0 : b0 + wb;
+        prefetch_next(wn, r, b * wb);
+        if (2 * wb > 64) prefetch_next(wn, r, b * wb + 64);
         u[r] = q32_decode(type, b0, b1);
         if (sign_trick) neg[r] = _mm512_movepi8_mask(join_i(load256(b0 + 2), load256(b1 + 2)));
         const __m512i words = pair_words(b0, wb, one);
@@ -188,14 +200,15 @@ INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *con
     }
 }
 
-INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
+INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                     const uint8_t *const *x,
                      int64_t k, float *sums) {
     const int64_t nb = k / 32;
     __m512 acc[8][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
     int64_t b = 0;
-    for (; b + 2 <= nb; b += 2) q32_step(type, R, T, w, x, b, 0, acc);
-    if (b < nb) q32_step(type, R, T, w, x, b, 1, acc);
+    for (; b + 2 <= nb; b += 2) q32_step(type, R, T, w, wn, x, b, 0, acc);
+    if (b < nb) q32_step(type, R, T, w, wn, x, b, 1, acc);
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
@@ -228,7 +241,8 @@ INLINE __m512i q4_K_chunk(const uint8_t *qs, int c) {
     return _mm512_and_si512(_mm512_mask_srli_epi16(q, 0xFFFF0000u, q, 4), _mm512_set1_epi8(0x0F));
 }
 
-INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *x,
+INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                     const uint8_t *const *x,
                        int64_t k, float *sums) {
     const int five = type == GGML_TYPE_Q5_K;
     const int wb = five ? sizeof(block_q5_K) : sizeof(block_q4_K);
@@ -246,6 +260,7 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
         UNROLL for (int r = 0; r < R; r++) {
             const uint8_t *blk = w[r] + i * wb;
             const uint8_t *qs = blk + (five ? 48 : 16);
+            for (int o = 0; o < wb; o += 64) prefetch_next(wn, r, i * wb + o);
             const __m128i sm8 = unpack_scales_k4(blk + 4);
             const __m512i sm16 = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(sm8)); /* sc 0..7, m 0..7 */
             const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm8, 8));
@@ -290,13 +305,15 @@ INLINE __m512i q6_K_chunk(const block_q6_K *blk, int c) {
     return _mm512_and_si512(merged, _mm512_set1_epi8(0x3F));
 }
 
-INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const uint8_t *const *x, int64_t k,
+INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                     const uint8_t *const *x, int64_t k,
                       float *sums) {
     __m512 acc[8][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
     for (int64_t i = 0; i < k / QK_K; i++) {
         UNROLL for (int r = 0; r < R; r++) {
             const block_q6_K *blk = (const block_q6_K *)(const void *)w[r] + i;
+            for (int o = 0; o < (int)sizeof(block_q6_K); o += 64) prefetch_next(wn, r, i * (int64_t)sizeof(block_q6_K) + o);
             const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)blk->scales));
             __m512i isum[4];
             UNROLL for (int t = 0; t < T; t++) isum[t] = _mm512_setzero_si512();
@@ -325,24 +342,24 @@ INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const u
 // Instantiations: a matvec tile (R x 1) and a matmul tile (R x T) per type.
 
 #define TILES(name, vec_call, mat_call)                                                                          \
-    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *s) {            \
+    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
         vec_call;                                                                                                \
     }                                                                                                            \
-    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *s) {            \
+    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
         mat_call;                                                                                                \
     }
 
-TILES(f32, tile_float(GGML_TYPE_F32, 4, 1, w, x, k, s), tile_float(GGML_TYPE_F32, 4, 4, w, x, k, s))
-TILES(f16, tile_float(GGML_TYPE_F16, 4, 1, w, x, k, s), tile_float(GGML_TYPE_F16, 4, 4, w, x, k, s))
-TILES(bf16, tile_float(GGML_TYPE_BF16, 4, 1, w, x, k, s), tile_float(GGML_TYPE_BF16, 4, 4, w, x, k, s))
-TILES(q4_0, tile_q32(GGML_TYPE_Q4_0, 8, 1, w, x, k, s), tile_q32(GGML_TYPE_Q4_0, 4, 4, w, x, k, s))
-TILES(q4_1, tile_q32(GGML_TYPE_Q4_1, 8, 1, w, x, k, s), tile_q32(GGML_TYPE_Q4_1, 4, 4, w, x, k, s))
-TILES(q5_0, tile_q32(GGML_TYPE_Q5_0, 8, 1, w, x, k, s), tile_q32(GGML_TYPE_Q5_0, 4, 4, w, x, k, s))
-TILES(q5_1, tile_q32(GGML_TYPE_Q5_1, 8, 1, w, x, k, s), tile_q32(GGML_TYPE_Q5_1, 4, 4, w, x, k, s))
-TILES(q8_0, tile_q32(GGML_TYPE_Q8_0, 8, 1, w, x, k, s), tile_q32(GGML_TYPE_Q8_0, 4, 4, w, x, k, s))
-TILES(q4_K, tile_q45_K(GGML_TYPE_Q4_K, 4, 1, w, x, k, s), tile_q45_K(GGML_TYPE_Q4_K, 4, 4, w, x, k, s))
-TILES(q5_K, tile_q45_K(GGML_TYPE_Q5_K, 4, 1, w, x, k, s), tile_q45_K(GGML_TYPE_Q5_K, 2, 4, w, x, k, s))
-TILES(q6_K, tile_q6_K(4, 1, w, x, k, s), tile_q6_K(4, 4, w, x, k, s))
+TILES(f32, tile_float(GGML_TYPE_F32, 4, 1, w, wn, x, k, s), tile_float(GGML_TYPE_F32, 4, 4, w, wn, x, k, s))
+TILES(f16, tile_float(GGML_TYPE_F16, 4, 1, w, wn, x, k, s), tile_float(GGML_TYPE_F16, 4, 4, w, wn, x, k, s))
+TILES(bf16, tile_float(GGML_TYPE_BF16, 4, 1, w, wn, x, k, s), tile_float(GGML_TYPE_BF16, 4, 4, w, wn, x, k, s))
+TILES(q4_0, tile_q32(GGML_TYPE_Q4_0, 8, 1, w, wn, x, k, s), tile_q32(GGML_TYPE_Q4_0, 4, 4, w, wn, x, k, s))
+TILES(q4_1, tile_q32(GGML_TYPE_Q4_1, 8, 1, w, wn, x, k, s), tile_q32(GGML_TYPE_Q4_1, 4, 4, w, wn, x, k, s))
+TILES(q5_0, tile_q32(GGML_TYPE_Q5_0, 8, 1, w, wn, x, k, s), tile_q32(GGML_TYPE_Q5_0, 4, 4, w, wn, x, k, s))
+TILES(q5_1, tile_q32(GGML_TYPE_Q5_1, 8, 1, w, wn, x, k, s), tile_q32(GGML_TYPE_Q5_1, 4, 4, w, wn, x, k, s))
+TILES(q8_0, tile_q32(GGML_TYPE_Q8_0, 8, 1, w, wn, x, k, s), tile_q32(GGML_TYPE_Q8_0, 4, 4, w, wn, x, k, s))
+TILES(q4_K, tile_q45_K(GGML_TYPE_Q4_K, 4, 1, w, wn, x, k, s), tile_q45_K(GGML_TYPE_Q4_K, 4, 4, w, wn, x, k, s))
+TILES(q5_K, tile_q45_K(GGML_TYPE_Q5_K, 4, 1, w, wn, x, k, s), tile_q45_K(GGML_TYPE_Q5_K, 2, 4, w, wn, x, k, s))
+TILES(q6_K, tile_q6_K(4, 1, w, wn, x, k, s), tile_q6_K(4, 4, w, wn, x, k, s))
 
 #define ENTRY(name, vr, mr, mt) {.vec = name##_vec, .vec_rows = vr, .mat = name##_mat, .mat_rows = mr, .mat_toks = mt}
 

@@ -19,8 +19,12 @@
 #define LLM_TILE_MAX_TOKS 8
 
 /* sums[i * n_toks + j] = dot(w[i], x[j]) for the tile's rows i and tokens j.
- * w: [rows] pointers to weight rows of k elements; x: [toks] pointers to activation rows in the dot type. */
-typedef void llm_tile_fn(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *sums);
+ * w: [rows] pointers to weight rows of k elements; x: [toks] pointers to activation rows in the dot type;
+ * w_next: [rows] pointers to the rows of the tile that comes next, or NULL. Kernels prefetch w_next (prefetcht0) at
+ * the pace they consume w, so a matvec streaming weights from DRAM always has the next tile in flight (the
+ * hardware prefetchers alone leave the several interleaved row streams of a tile short of bandwidth). */
+typedef void llm_tile_fn(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
+                         float *sums);
 
 /* The tiles of one weight type on one ISA. `vec` serves a single token (decode), `mat` several (prefill). */
 typedef struct llm_tiling {

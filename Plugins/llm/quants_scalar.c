@@ -303,21 +303,27 @@ void llm_quantize_scalar(uint32_t dot_type, const float *x, void *out, int64_t k
 // Dot products, one weight row with one activation row (1 x 1 tiles). Float types accumulate in double (as ggml's
 // scalar code does); quantized types sum each block exactly in int and scale it by d_w * d_x in float.
 
-static void dot_f32(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *sums) {
+static void dot_f32(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
+                    float *sums) {
+    (void)w_next;
     const float *a = (const float *)w[0], *b = (const float *)x[0];
     double s = 0;
     for (int64_t i = 0; i < k; i++) s += (double)(a[i] * b[i]);
     sums[0] = (float)s;
 }
 
-static void dot_f16(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *sums) {
+static void dot_f16(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
+                    float *sums) {
+    (void)w_next;
     const uint16_t *a = (const uint16_t *)w[0], *b = (const uint16_t *)x[0];
     double s = 0;
     for (int64_t i = 0; i < k; i++) s += (double)(FP16(a[i]) * FP16(b[i]));
     sums[0] = (float)s;
 }
 
-static void dot_bf16(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *sums) {
+static void dot_bf16(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
+                    float *sums) {
+    (void)w_next;
     const uint16_t *a = (const uint16_t *)w[0], *b = (const uint16_t *)x[0];
     double s = 0;
     for (int64_t i = 0; i < k; i++) s += (double)(llm_bf16_to_fp32(a[i]) * llm_bf16_to_fp32(b[i]));
@@ -335,7 +341,9 @@ static int dot_nibbles(const uint8_t *qs, uint32_t qh, int offset, const int8_t 
     return sum;
 }
 
-static void dot_q4_0(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *sums) {
+static void dot_q4_0(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
+                    float *sums) {
+    (void)w_next;
     const block_q4_0 *a = (const block_q4_0 *)w[0];
     const block_q8_0 *b = (const block_q8_0 *)x[0];
     float s = 0;
@@ -343,7 +351,9 @@ static void dot_q4_0(const uint8_t *const *w, const uint8_t *const *x, int64_t k
     sums[0] = s;
 }
 
-static void dot_q4_1(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *sums) {
+static void dot_q4_1(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
+                    float *sums) {
+    (void)w_next;
     const block_q4_1 *a = (const block_q4_1 *)w[0];
     const block_q8_1 *b = (const block_q8_1 *)x[0];
     float s = 0;
@@ -354,7 +364,9 @@ static void dot_q4_1(const uint8_t *const *w, const uint8_t *const *x, int64_t k
     sums[0] = s;
 }
 
-static void dot_q5_0(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *sums) {
+static void dot_q5_0(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
+                    float *sums) {
+    (void)w_next;
     const block_q5_0 *a = (const block_q5_0 *)w[0];
     const block_q8_0 *b = (const block_q8_0 *)x[0];
     float s = 0;
@@ -363,7 +375,9 @@ static void dot_q5_0(const uint8_t *const *w, const uint8_t *const *x, int64_t k
     sums[0] = s;
 }
 
-static void dot_q5_1(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *sums) {
+static void dot_q5_1(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
+                    float *sums) {
+    (void)w_next;
     const block_q5_1 *a = (const block_q5_1 *)w[0];
     const block_q8_1 *b = (const block_q8_1 *)x[0];
     float s = 0;
@@ -374,7 +388,9 @@ static void dot_q5_1(const uint8_t *const *w, const uint8_t *const *x, int64_t k
     sums[0] = s;
 }
 
-static void dot_q8_0(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *sums) {
+static void dot_q8_0(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
+                    float *sums) {
+    (void)w_next;
     const block_q8_0 *a = (const block_q8_0 *)w[0];
     const block_q8_0 *b = (const block_q8_0 *)x[0];
     float s = 0;
@@ -388,7 +404,9 @@ static void dot_q8_0(const uint8_t *const *w, const uint8_t *const *x, int64_t k
 
 /* K-quants: per super-block, sum(q * y) per sub-block times its integer scale, and the minimums against the
  * activation's per-16 sums: d_x * (d * sum_j sc_j * dot_j - dmin * sum_j m_j * bsum_j). */
-static void dot_q4_K(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *sums) {
+static void dot_q4_K(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
+                    float *sums) {
+    (void)w_next;
     const block_q4_K *a = (const block_q4_K *)w[0];
     const block_q8_K *b = (const block_q8_K *)x[0];
     float s = 0;
@@ -412,7 +430,9 @@ static void dot_q4_K(const uint8_t *const *w, const uint8_t *const *x, int64_t k
     sums[0] = s;
 }
 
-static void dot_q5_K(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *sums) {
+static void dot_q5_K(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
+                    float *sums) {
+    (void)w_next;
     const block_q5_K *a = (const block_q5_K *)w[0];
     const block_q8_K *b = (const block_q8_K *)x[0];
     float s = 0;
@@ -436,7 +456,9 @@ static void dot_q5_K(const uint8_t *const *w, const uint8_t *const *x, int64_t k
     sums[0] = s;
 }
 
-static void dot_q6_K(const uint8_t *const *w, const uint8_t *const *x, int64_t k, float *sums) {
+static void dot_q6_K(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
+                    float *sums) {
+    (void)w_next;
     const block_q6_K *a = (const block_q6_K *)w[0];
     const block_q8_K *b = (const block_q8_K *)x[0];
     float s = 0;
