@@ -98,8 +98,7 @@ INLINE float load_f1(uint32_t type, const uint8_t *row, int64_t i) {
 }
 
 INLINE void tile_float(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
-                     const uint8_t *const *x,
-                       int64_t k, float *sums) {
+                       const uint8_t *const *x, int64_t k, float *sums) {
     __m256 acc[4][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
     int64_t i = 0;
@@ -173,8 +172,7 @@ INLINE int q32_offset(uint32_t type) {
 }
 
 INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
-                     const uint8_t *const *x,
-                     int64_t k, float *sums) {
+                     const uint8_t *const *x, int64_t k, float *sums) {
     const int has_min = type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1;
     const int sign_trick = type == GGML_TYPE_Q8_0 && !QX_VNNI;
     const int wb = q32_weight_bytes(type), xb = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0);
@@ -203,7 +201,8 @@ INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *con
             const __m256 dx = bcast_fp16(xblk);
             const float sx = has_min ? fp16(xblk + 2) : 0;
             __m256i base = _mm256_setzero_si256();
-            if (ofs) base = _mm256_sub_epi32(base, dot_u8s8(base, _mm256_set1_epi8((char)(ofs == 128 ? -128 : ofs)), xq));
+            if (ofs) /* -ofs * sum q in each lane */
+                base = _mm256_sub_epi32(base, dot_u8s8(base, _mm256_set1_epi8((char)(ofs == 128 ? -128 : ofs)), xq));
             UNROLL for (int r = 0; r < R; r++) {
                 const __m256i i = sign_trick ? dot_u8s8(base, u[r], _mm256_sign_epi8(xq, raw[r]))
                                              : dot_u8s8(base, u[r], xq);
@@ -212,7 +211,8 @@ INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *con
             }
         }
     }
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) sums[r * T + t] = hsum(acc[r][t]) + accm[r][t];
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
+        sums[r * T + t] = hsum(acc[r][t]) + accm[r][t];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -237,8 +237,7 @@ INLINE __m128i unpack_scales_k4(const uint8_t *q) {
 }
 
 INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
-                     const uint8_t *const *x,
-                       int64_t k, float *sums) {
+                       const uint8_t *const *x, int64_t k, float *sums) {
     const int five = type == GGML_TYPE_Q5_K;
     const int wb = five ? sizeof(block_q5_K) : sizeof(block_q4_K);
     __m256 acc[4][4];
@@ -288,15 +287,16 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
 }
 
 /* Q6_K: q = u - 32 with u in [0, 63]; the -32 becomes -32 * sum_g sc_g * bsum_g from the activation's bsums. */
-INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
-                     const uint8_t *const *x, int64_t k,
-                      float *sums) {
+INLINE void tile_q6_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                      const uint8_t *const *x, int64_t k, float *sums) {
+    (void)type; /* Q6_K only; the parameter keeps every tile's signature alike */
     __m256 acc[4][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < k / QK_K; i++) {
         UNROLL for (int r = 0; r < R; r++) {
             const block_q6_K *blk = (const block_q6_K *)(const void *)w[r] + i;
-            for (int o = 0; o < (int)sizeof(block_q6_K); o += 64) prefetch_next(wn, r, i * (int64_t)sizeof(block_q6_K) + o);
+            for (int o = 0; o < (int)sizeof(block_q6_K); o += 64)
+                prefetch_next(wn, r, i * (int64_t)sizeof(block_q6_K) + o);
             const __m128i sc8 = _mm_loadu_si128((const __m128i *)(const void *)blk->scales);
             __m256i isum[4];
             UNROLL for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
@@ -333,56 +333,46 @@ INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const u
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Instantiations: a matvec tile (R x 1) and a matmul tile (R x T) per type.
+// Instantiations. TILES(name, tile, type, VR, MR, MT) defines name_vec, a VR-row matvec tile, and name_mat, an
+// MR x MT matmul tile, and ENTRY(name) publishes them with the same shape constants, so the two cannot disagree.
 
-#define FLOAT_TILES(name, type)                                                                                  \
-    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
-        tile_float(type, 4, 1, w, wn, x, k, s);                                                                      \
-    }                                                                                                            \
-    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
-        tile_float(type, 2, 4, w, wn, x, k, s);                                                                      \
-    }
-#define Q32_TILES(name, type)                                                                                    \
-    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
-        tile_q32(type, 4, 1, w, wn, x, k, s);                                                                        \
-    }                                                                                                            \
-    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
-        tile_q32(type, 2, 4, w, wn, x, k, s);                                                                        \
-    }
-#define K_TILES(name, call_vec, call_mat)                                                                        \
-    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
-        call_vec;                                                                                                \
-    }                                                                                                            \
-    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
-        call_mat;                                                                                                \
-    }
+#define TILES(name, tile, type, VR, MR, MT)                                                                      \
+    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x,         \
+                           int64_t k, float *s) {                                                              \
+        tile(type, VR, 1, w, wn, x, k, s);                                                                     \
+    }                                                                                                          \
+    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x,         \
+                           int64_t k, float *s) {                                                              \
+        tile(type, MR, MT, w, wn, x, k, s);                                                                    \
+    }                                                                                                          \
+    enum { name##_vr = VR, name##_mr = MR, name##_mt = MT };
+#define ENTRY(name)                                                                                              \
+    {.vec = name##_vec, .vec_rows = name##_vr, .mat = name##_mat, .mat_rows = name##_mr, .mat_toks = name##_mt}
 
-FLOAT_TILES(f32, GGML_TYPE_F32)
-FLOAT_TILES(f16, GGML_TYPE_F16)
-FLOAT_TILES(bf16, GGML_TYPE_BF16)
-Q32_TILES(q4_0, GGML_TYPE_Q4_0)
-Q32_TILES(q4_1, GGML_TYPE_Q4_1)
-Q32_TILES(q5_0, GGML_TYPE_Q5_0)
-Q32_TILES(q5_1, GGML_TYPE_Q5_1)
-Q32_TILES(q8_0, GGML_TYPE_Q8_0)
-K_TILES(q4_K, tile_q45_K(GGML_TYPE_Q4_K, 2, 1, w, wn, x, k, s), tile_q45_K(GGML_TYPE_Q4_K, 2, 2, w, wn, x, k, s))
-K_TILES(q5_K, tile_q45_K(GGML_TYPE_Q5_K, 2, 1, w, wn, x, k, s), tile_q45_K(GGML_TYPE_Q5_K, 2, 2, w, wn, x, k, s))
-K_TILES(q6_K, tile_q6_K(2, 1, w, wn, x, k, s), tile_q6_K(2, 2, w, wn, x, k, s))
-
-#define ENTRY(name, vr, mr, mt) {.vec = name##_vec, .vec_rows = vr, .mat = name##_mat, .mat_rows = mr, .mat_toks = mt}
+TILES(f32, tile_float, GGML_TYPE_F32, 4, 2, 4)
+TILES(f16, tile_float, GGML_TYPE_F16, 4, 2, 4)
+TILES(bf16, tile_float, GGML_TYPE_BF16, 4, 2, 4)
+TILES(q4_0, tile_q32, GGML_TYPE_Q4_0, 4, 2, 4)
+TILES(q4_1, tile_q32, GGML_TYPE_Q4_1, 4, 2, 4)
+TILES(q5_0, tile_q32, GGML_TYPE_Q5_0, 4, 2, 4)
+TILES(q5_1, tile_q32, GGML_TYPE_Q5_1, 4, 2, 4)
+TILES(q8_0, tile_q32, GGML_TYPE_Q8_0, 4, 2, 4)
+TILES(q4_K, tile_q45_K, GGML_TYPE_Q4_K, 2, 2, 2)
+TILES(q5_K, tile_q45_K, GGML_TYPE_Q5_K, 2, 2, 2)
+TILES(q6_K, tile_q6_K, GGML_TYPE_Q6_K, 2, 2, 2)
 
 const llm_kernel_table QX_TABLE = {.type = {
-    [GGML_TYPE_F32] = ENTRY(f32, 4, 2, 4),
-    [GGML_TYPE_F16] = ENTRY(f16, 4, 2, 4),
-    [GGML_TYPE_BF16] = ENTRY(bf16, 4, 2, 4),
-    [GGML_TYPE_Q4_0] = ENTRY(q4_0, 4, 2, 4),
-    [GGML_TYPE_Q4_1] = ENTRY(q4_1, 4, 2, 4),
-    [GGML_TYPE_Q5_0] = ENTRY(q5_0, 4, 2, 4),
-    [GGML_TYPE_Q5_1] = ENTRY(q5_1, 4, 2, 4),
-    [GGML_TYPE_Q8_0] = ENTRY(q8_0, 4, 2, 4),
-    [GGML_TYPE_Q4_K] = ENTRY(q4_K, 2, 2, 2),
-    [GGML_TYPE_Q5_K] = ENTRY(q5_K, 2, 2, 2),
-    [GGML_TYPE_Q6_K] = ENTRY(q6_K, 2, 2, 2),
+    [GGML_TYPE_F32] = ENTRY(f32),
+    [GGML_TYPE_F16] = ENTRY(f16),
+    [GGML_TYPE_BF16] = ENTRY(bf16),
+    [GGML_TYPE_Q4_0] = ENTRY(q4_0),
+    [GGML_TYPE_Q4_1] = ENTRY(q4_1),
+    [GGML_TYPE_Q5_0] = ENTRY(q5_0),
+    [GGML_TYPE_Q5_1] = ENTRY(q5_1),
+    [GGML_TYPE_Q8_0] = ENTRY(q8_0),
+    [GGML_TYPE_Q4_K] = ENTRY(q4_K),
+    [GGML_TYPE_Q5_K] = ENTRY(q5_K),
+    [GGML_TYPE_Q6_K] = ENTRY(q6_K),
 }};
 
 #else

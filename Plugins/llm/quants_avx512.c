@@ -77,8 +77,7 @@ INLINE __m512 load_f16x(uint32_t type, const uint8_t *row, int64_t i, __mmask16 
 }
 
 INLINE void tile_float(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
-                     const uint8_t *const *x,
-                       int64_t k, float *sums) {
+                       const uint8_t *const *x, int64_t k, float *sums) {
     __m512 acc[8][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
     for (int64_t i = 0; i < k; i += 16) {
@@ -93,7 +92,8 @@ INLINE void tile_float(uint32_t type, const int R, const int T, const uint8_t *c
             UNROLL for (int r = 0; r < R; r++) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
         }
     }
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
+        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -162,8 +162,7 @@ INLINE int q32_offset(uint32_t type) {
 
 /* Blocks b and b + 1 (only b when `one`) of every row and token of the tile, into acc[r][t]. */
 INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
-                     const uint8_t *const *x,
-                     int64_t b, const int one, __m512 acc[8][4]) {
+                     const uint8_t *const *x, int64_t b, const int one, __m512 acc[8][4]) {
     const int has_min = type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1;
     const int sign_trick = type == GGML_TYPE_Q8_0 && !QX_VNNI; /* no vpsignb at 512 bits: negate x under a mask */
     const int wb = q32_weight_bytes(type), xb = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0);
@@ -190,7 +189,8 @@ INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *con
         /* s / 8 in each of a block's 8 lanes sums to s; dividing by 8 is exact */
         const __m512 sx = has_min ? _mm512_mul_ps(spread_fp16(words, 1, xb / 2 + 1), _mm512_set1_ps(0.125f)) : dx;
         __m512i base = _mm512_setzero_si512();
-        if (ofs) base = _mm512_sub_epi32(base, dot_u8s8(base, _mm512_set1_epi8((char)(ofs == 128 ? -128 : ofs)), xq));
+        if (ofs) /* -ofs * sum q in each lane */
+            base = _mm512_sub_epi32(base, dot_u8s8(base, _mm512_set1_epi8((char)(ofs == 128 ? -128 : ofs)), xq));
         UNROLL for (int r = 0; r < R; r++) {
             const __m512i s = sign_trick ? _mm512_mask_sub_epi8(xq, neg[r], _mm512_setzero_si512(), xq) : xq;
             const __m512i i = dot_u8s8(base, u[r], s);
@@ -201,15 +201,15 @@ INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *con
 }
 
 INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
-                     const uint8_t *const *x,
-                     int64_t k, float *sums) {
+                     const uint8_t *const *x, int64_t k, float *sums) {
     const int64_t nb = k / 32;
     __m512 acc[8][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
     int64_t b = 0;
     for (; b + 2 <= nb; b += 2) q32_step(type, R, T, w, wn, x, b, 0, acc);
     if (b < nb) q32_step(type, R, T, w, wn, x, b, 1, acc);
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
+        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -242,8 +242,7 @@ INLINE __m512i q4_K_chunk(const uint8_t *qs, int c) {
 }
 
 INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
-                     const uint8_t *const *x,
-                       int64_t k, float *sums) {
+                       const uint8_t *const *x, int64_t k, float *sums) {
     const int five = type == GGML_TYPE_Q5_K;
     const int wb = five ? sizeof(block_q5_K) : sizeof(block_q4_K);
     __m512 acc[8][4];
@@ -288,7 +287,8 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
             }
         }
     }
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
+        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
 /* Chunk c of a Q6_K super-block as u = q + 32 in [0, 63]. Half h = c / 2 has ql[64h..64h+63] and qh[32h..+31];
@@ -305,15 +305,16 @@ INLINE __m512i q6_K_chunk(const block_q6_K *blk, int c) {
     return _mm512_and_si512(merged, _mm512_set1_epi8(0x3F));
 }
 
-INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
-                     const uint8_t *const *x, int64_t k,
-                      float *sums) {
+INLINE void tile_q6_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                      const uint8_t *const *x, int64_t k, float *sums) {
+    (void)type; /* Q6_K only; the parameter keeps every tile's signature alike */
     __m512 acc[8][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
     for (int64_t i = 0; i < k / QK_K; i++) {
         UNROLL for (int r = 0; r < R; r++) {
             const block_q6_K *blk = (const block_q6_K *)(const void *)w[r] + i;
-            for (int o = 0; o < (int)sizeof(block_q6_K); o += 64) prefetch_next(wn, r, i * (int64_t)sizeof(block_q6_K) + o);
+            for (int o = 0; o < (int)sizeof(block_q6_K); o += 64)
+                prefetch_next(wn, r, i * (int64_t)sizeof(block_q6_K) + o);
             const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)blk->scales));
             __m512i isum[4];
             UNROLL for (int t = 0; t < T; t++) isum[t] = _mm512_setzero_si512();
@@ -335,46 +336,51 @@ INLINE void tile_q6_K(const int R, const int T, const uint8_t *const *w, const u
             }
         }
     }
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
+        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Instantiations: a matvec tile (R x 1) and a matmul tile (R x T) per type.
+// Instantiations. TILES(name, tile, type, VR, MR, MT) defines name_vec, a VR-row matvec tile, and name_mat, an
+// MR x MT matmul tile, and ENTRY(name) publishes them with the same shape constants, so the two cannot disagree.
 
-#define TILES(name, vec_call, mat_call)                                                                          \
-    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
-        vec_call;                                                                                                \
-    }                                                                                                            \
-    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x, int64_t k, float *s) {            \
-        mat_call;                                                                                                \
-    }
+#define TILES(name, tile, type, VR, MR, MT)                                                                      \
+    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x,         \
+                           int64_t k, float *s) {                                                              \
+        tile(type, VR, 1, w, wn, x, k, s);                                                                     \
+    }                                                                                                          \
+    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x,         \
+                           int64_t k, float *s) {                                                              \
+        tile(type, MR, MT, w, wn, x, k, s);                                                                    \
+    }                                                                                                          \
+    enum { name##_vr = VR, name##_mr = MR, name##_mt = MT };
+#define ENTRY(name)                                                                                              \
+    {.vec = name##_vec, .vec_rows = name##_vr, .mat = name##_mat, .mat_rows = name##_mr, .mat_toks = name##_mt}
 
-TILES(f32, tile_float(GGML_TYPE_F32, 4, 1, w, wn, x, k, s), tile_float(GGML_TYPE_F32, 4, 4, w, wn, x, k, s))
-TILES(f16, tile_float(GGML_TYPE_F16, 4, 1, w, wn, x, k, s), tile_float(GGML_TYPE_F16, 4, 4, w, wn, x, k, s))
-TILES(bf16, tile_float(GGML_TYPE_BF16, 4, 1, w, wn, x, k, s), tile_float(GGML_TYPE_BF16, 4, 4, w, wn, x, k, s))
-TILES(q4_0, tile_q32(GGML_TYPE_Q4_0, 8, 1, w, wn, x, k, s), tile_q32(GGML_TYPE_Q4_0, 4, 4, w, wn, x, k, s))
-TILES(q4_1, tile_q32(GGML_TYPE_Q4_1, 8, 1, w, wn, x, k, s), tile_q32(GGML_TYPE_Q4_1, 4, 4, w, wn, x, k, s))
-TILES(q5_0, tile_q32(GGML_TYPE_Q5_0, 8, 1, w, wn, x, k, s), tile_q32(GGML_TYPE_Q5_0, 4, 4, w, wn, x, k, s))
-TILES(q5_1, tile_q32(GGML_TYPE_Q5_1, 8, 1, w, wn, x, k, s), tile_q32(GGML_TYPE_Q5_1, 4, 4, w, wn, x, k, s))
-TILES(q8_0, tile_q32(GGML_TYPE_Q8_0, 8, 1, w, wn, x, k, s), tile_q32(GGML_TYPE_Q8_0, 4, 4, w, wn, x, k, s))
-TILES(q4_K, tile_q45_K(GGML_TYPE_Q4_K, 4, 1, w, wn, x, k, s), tile_q45_K(GGML_TYPE_Q4_K, 4, 4, w, wn, x, k, s))
-TILES(q5_K, tile_q45_K(GGML_TYPE_Q5_K, 4, 1, w, wn, x, k, s), tile_q45_K(GGML_TYPE_Q5_K, 2, 4, w, wn, x, k, s))
-TILES(q6_K, tile_q6_K(4, 1, w, wn, x, k, s), tile_q6_K(4, 4, w, wn, x, k, s))
-
-#define ENTRY(name, vr, mr, mt) {.vec = name##_vec, .vec_rows = vr, .mat = name##_mat, .mat_rows = mr, .mat_toks = mt}
+TILES(f32, tile_float, GGML_TYPE_F32, 4, 4, 4)
+TILES(f16, tile_float, GGML_TYPE_F16, 4, 4, 4)
+TILES(bf16, tile_float, GGML_TYPE_BF16, 4, 4, 4)
+TILES(q4_0, tile_q32, GGML_TYPE_Q4_0, 8, 4, 4)
+TILES(q4_1, tile_q32, GGML_TYPE_Q4_1, 8, 4, 4)
+TILES(q5_0, tile_q32, GGML_TYPE_Q5_0, 8, 4, 4)
+TILES(q5_1, tile_q32, GGML_TYPE_Q5_1, 8, 4, 4)
+TILES(q8_0, tile_q32, GGML_TYPE_Q8_0, 8, 4, 4)
+TILES(q4_K, tile_q45_K, GGML_TYPE_Q4_K, 4, 4, 4)
+TILES(q5_K, tile_q45_K, GGML_TYPE_Q5_K, 4, 2, 4)
+TILES(q6_K, tile_q6_K, GGML_TYPE_Q6_K, 4, 4, 4)
 
 const llm_kernel_table QX_TABLE = {.type = {
-    [GGML_TYPE_F32] = ENTRY(f32, 4, 4, 4),
-    [GGML_TYPE_F16] = ENTRY(f16, 4, 4, 4),
-    [GGML_TYPE_BF16] = ENTRY(bf16, 4, 4, 4),
-    [GGML_TYPE_Q4_0] = ENTRY(q4_0, 8, 4, 4),
-    [GGML_TYPE_Q4_1] = ENTRY(q4_1, 8, 4, 4),
-    [GGML_TYPE_Q5_0] = ENTRY(q5_0, 8, 4, 4),
-    [GGML_TYPE_Q5_1] = ENTRY(q5_1, 8, 4, 4),
-    [GGML_TYPE_Q8_0] = ENTRY(q8_0, 8, 4, 4),
-    [GGML_TYPE_Q4_K] = ENTRY(q4_K, 4, 4, 4),
-    [GGML_TYPE_Q5_K] = ENTRY(q5_K, 4, 2, 4),
-    [GGML_TYPE_Q6_K] = ENTRY(q6_K, 4, 4, 4),
+    [GGML_TYPE_F32] = ENTRY(f32),
+    [GGML_TYPE_F16] = ENTRY(f16),
+    [GGML_TYPE_BF16] = ENTRY(bf16),
+    [GGML_TYPE_Q4_0] = ENTRY(q4_0),
+    [GGML_TYPE_Q4_1] = ENTRY(q4_1),
+    [GGML_TYPE_Q5_0] = ENTRY(q5_0),
+    [GGML_TYPE_Q5_1] = ENTRY(q5_1),
+    [GGML_TYPE_Q8_0] = ENTRY(q8_0),
+    [GGML_TYPE_Q4_K] = ENTRY(q4_K),
+    [GGML_TYPE_Q5_K] = ENTRY(q5_K),
+    [GGML_TYPE_Q6_K] = ENTRY(q6_K),
 }};
 
 #else

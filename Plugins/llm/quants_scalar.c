@@ -45,7 +45,7 @@ uint16_t llm_fp32_to_fp16(float f) {
     const uint32_t x = f32_bits(f);
     const uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
     const uint32_t ax = x & 0x7fffffff;
-    if (ax > 0x7f800000) return (uint16_t)(sign | 0x7e00 | ((ax >> 13) & 0x3ff)); /* quiet nan, top payload bits kept (as F16C) */
+    if (ax > 0x7f800000) return (uint16_t)(sign | 0x7e00 | ((ax >> 13) & 0x3ff)); /* nan: quiet, as F16C */
     if (ax >= 0x477ff000) return sign | 0x7c00; /* >= 65520 rounds to infinity */
     if (ax >= 0x38800000) {                     /* normal half: round the mantissa at bit 13, carry may bump exp */
         const uint32_t r = ax + 0x0fff + ((ax >> 13) & 1);
@@ -232,24 +232,23 @@ static float block_amax(const float *x, int n) {
     return amax;
 }
 
+/* One block of 32 to int8 steps of amax / 127; returns the step (before its fp16 rounding). */
+static float quantize_block_32(const float *x, int8_t *qs) {
+    const float amax = block_amax(x, 32);
+    const float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
+    for (int j = 0; j < 32; j++) qs[j] = (int8_t)nearest_int(x[j] * id);
+    return d;
+}
+
 static void quantize_q8_0(const float *x, block_q8_0 *y, int64_t nb) {
-    for (int64_t i = 0; i < nb; i++, x += 32) {
-        const float amax = block_amax(x, 32);
-        const float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
-        y[i].d = llm_fp32_to_fp16(d);
-        for (int j = 0; j < 32; j++) y[i].qs[j] = (int8_t)nearest_int(x[j] * id);
-    }
+    for (int64_t i = 0; i < nb; i++) y[i].d = llm_fp32_to_fp16(quantize_block_32(x + 32 * i, y[i].qs));
 }
 
 static void quantize_q8_1(const float *x, block_q8_1 *y, int64_t nb) {
-    for (int64_t i = 0; i < nb; i++, x += 32) {
-        const float amax = block_amax(x, 32);
-        const float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = quantize_block_32(x + 32 * i, y[i].qs);
         int sum = 0;
-        for (int j = 0; j < 32; j++) {
-            y[i].qs[j] = (int8_t)nearest_int(x[j] * id);
-            sum += y[i].qs[j];
-        }
+        for (int j = 0; j < 32; j++) sum += y[i].qs[j];
         y[i].d = llm_fp32_to_fp16(d);
         y[i].s = llm_fp32_to_fp16(d * (float)sum);
     }
@@ -347,7 +346,8 @@ static void dot_q4_0(const uint8_t *const *w, const uint8_t *const *w_next, cons
     const block_q4_0 *a = (const block_q4_0 *)w[0];
     const block_q8_0 *b = (const block_q8_0 *)x[0];
     float s = 0;
-    for (int64_t i = 0; i < k / 32; i++) s += (float)dot_nibbles(a[i].qs, 0, 8, b[i].qs) * (FP16(a[i].d) * FP16(b[i].d));
+    for (int64_t i = 0; i < k / 32; i++)
+        s += (float)dot_nibbles(a[i].qs, 0, 8, b[i].qs) * (FP16(a[i].d) * FP16(b[i].d));
     sums[0] = s;
 }
 

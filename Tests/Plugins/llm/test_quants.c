@@ -146,8 +146,8 @@ static void golden_convert(const golden *g) {
         if (got[i] != ref && bad++ == 0) first_bad = i;
     }
     memcpy(&x, g->payload + first_bad * 4, 4);
-    check(bad == 0, "convert f32 -> %-4s %-14s %zu values: %zu differ (first %.9g)", type_name(g->type), g->name, n, bad,
-          bad ? (double)x : 0.0);
+    check(bad == 0, "convert f32 -> %-4s %-14s %zu values: %zu differ (first %.9g)", type_name(g->type), g->name, n,
+          bad, bad ? (double)x : 0.0);
     free(got);
 }
 
@@ -185,6 +185,22 @@ static void golden_quantize_q8_0(const golden *g) {
     free(got);
 }
 
+/* Q8_K bytes against a numpy emulation of ggml's reference quantizer (exact). */
+static void golden_quantize_q8_K(const golden *g) {
+    const size_t n = (size_t)g->n_rows * g->k, bytes = n / 256 * 292;
+    if (g->payload_bytes != n * 4 + bytes) {
+        check(0, "%s: payload size %zu", g->name, g->payload_bytes);
+        return;
+    }
+    uint8_t *got = malloc(bytes);
+    for (uint32_t r = 0; r < g->n_rows; r++)
+        llm_quantize_row(GGML_TYPE_Q8_K, (const float *)(const void *)g->payload + (size_t)r * g->k,
+                         got + r * (bytes / g->n_rows), g->k);
+    check(memcmp(got, g->payload + n * 4, bytes) == 0, "quantize Q8_K %s: bytes equal ggml's reference (numpy)",
+          g->name);
+    free(got);
+}
+
 static void golden_tests(void) {
     size_t size;
     char *index = (char *)read_file("golden/index.txt", &size);
@@ -213,6 +229,7 @@ static void golden_tests(void) {
         if (g.kind == 1) golden_dequantize(&g);
         else if (g.kind == 2) golden_quantize_q8_0(&g);
         else if (g.kind == 3) golden_convert(&g);
+        else if (g.kind == 4) golden_quantize_q8_K(&g);
         else check(0, "golden file %s has unknown kind %u", path, g.kind);
         free(buf);
     }
@@ -381,6 +398,12 @@ static void dot_tests(void) {
                 if (llm_cpu_supports((llm_isa)isa)) dot_case(&p, (llm_isa)isa);
             dot_problem_free(&p);
         }
+        /* more tokens than the driver's 64-token chunk, so a matmul spans two chunks */
+        dot_problem p;
+        dot_problem_make(&p, types[ti], 256, 9, 70);
+        for (int isa = 0; isa < LLM_ISA_COUNT; isa++)
+            if (llm_cpu_supports((llm_isa)isa)) dot_case(&p, (llm_isa)isa);
+        dot_problem_free(&p);
     }
 }
 
@@ -443,13 +466,15 @@ static void round_trip(uint32_t dot_type, int64_t k) {
 // API edges and dispatch
 
 static void api_tests(void) {
-    check(llm_vec_dot_type(GGML_TYPE_Q4_0) == GGML_TYPE_Q8_0 && llm_vec_dot_type(GGML_TYPE_Q5_0) == GGML_TYPE_Q8_0 &&
-              llm_vec_dot_type(GGML_TYPE_Q8_0) == GGML_TYPE_Q8_0 && llm_vec_dot_type(GGML_TYPE_Q4_1) == GGML_TYPE_Q8_1 &&
-              llm_vec_dot_type(GGML_TYPE_Q5_1) == GGML_TYPE_Q8_1 && llm_vec_dot_type(GGML_TYPE_Q4_K) == GGML_TYPE_Q8_K &&
-              llm_vec_dot_type(GGML_TYPE_Q5_K) == GGML_TYPE_Q8_K && llm_vec_dot_type(GGML_TYPE_Q6_K) == GGML_TYPE_Q8_K &&
-              llm_vec_dot_type(GGML_TYPE_F16) == GGML_TYPE_F16 && llm_vec_dot_type(GGML_TYPE_BF16) == GGML_TYPE_BF16 &&
-              llm_vec_dot_type(GGML_TYPE_F32) == GGML_TYPE_F32 && llm_vec_dot_type(GGML_TYPE_Q2_K) == GGML_TYPE_COUNT,
-          "vec dot types pair as in ggml's CPU backend");
+    static const uint32_t pairs[][2] = {
+        {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0}, {GGML_TYPE_Q5_0, GGML_TYPE_Q8_0}, {GGML_TYPE_Q8_0, GGML_TYPE_Q8_0},
+        {GGML_TYPE_Q4_1, GGML_TYPE_Q8_1}, {GGML_TYPE_Q5_1, GGML_TYPE_Q8_1}, {GGML_TYPE_Q4_K, GGML_TYPE_Q8_K},
+        {GGML_TYPE_Q5_K, GGML_TYPE_Q8_K}, {GGML_TYPE_Q6_K, GGML_TYPE_Q8_K}, {GGML_TYPE_F16, GGML_TYPE_F16},
+        {GGML_TYPE_BF16, GGML_TYPE_BF16}, {GGML_TYPE_F32, GGML_TYPE_F32}, {GGML_TYPE_Q2_K, GGML_TYPE_COUNT},
+    };
+    int paired = 1;
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) paired &= llm_vec_dot_type(pairs[i][0]) == pairs[i][1];
+    check(paired, "vec dot types pair as in ggml's CPU backend");
     check(llm_quantized_row_bytes(GGML_TYPE_Q8_1, 64) == 72 && llm_quantized_row_bytes(GGML_TYPE_Q8_K, 512) == 584 &&
               llm_quantized_row_bytes(GGML_TYPE_Q4_K, 100) == 0 && llm_quantized_row_bytes(GGML_TYPE_Q2_K, 256) == 0 &&
               llm_quantized_row_bytes(GGML_TYPE_F16, 37) == 74,

@@ -7,6 +7,8 @@ Writes, next to this script, one small binary file per case plus index.txt listi
   kind 1 (dequantize):   raw rows [n_rows * row_bytes] | reference f32 [n_rows * k]
   kind 2 (quantize Q8_0):input f32 [n_rows * k] | gguf's Q8_0 bytes | numpy emulation of ggml's x86 path's bytes
   kind 3 (f32 -> type):  input f32 [n_rows * k] | reference u16 [n_rows * k]  (type F16 or BF16)
+  kind 4 (quantize Q8_K):input f32 [n_rows * k] | numpy emulation of ggml's quantize_row_q8_K_ref's bytes
+                         (gguf cannot make Q8_K; this pins the numerics: -127 / max, round half even, bsums)
 Rows come from the two real models where they hold the type, else from data quantized by gguf, else from random
 but valid blocks built here from the block layout.
 
@@ -87,7 +89,49 @@ def activations(n_rows, k):
     x[-1, ::7] = np.float32(0.5) * (1 + np.arange(len(x[-1, ::7])) % 5)  # exact halves somewhere
     x[-2, 128:160] = np.arange(32) - np.float32(0.5)  # with amax 127, id = 1 and every value is a tie,
     x[-2, 159] = 127  # where ggml's x86 path (half to even) and its reference (half away from zero) differ
+    x[0, 96:128] = scale_sensitive_block()
     return x
+
+
+def scale_sensitive_block():
+    """32 values whose Q8_0 quants depend on computing id as 127 / amax (ggml's x86 path) rather than
+    1 / (amax / 127) (its reference): an amax where the two differ in f32, and values whose x * id lands within an
+    ulp of a half step, so they round differently under the two."""
+    f32 = np.float32
+    for _ in range(100000):
+        amax = f32(rng.uniform(0.5, 4.0))
+        id1 = f32(f32(127) / amax)
+        id2 = f32(f32(1) / f32(amax / f32(127)))
+        if id1 == id2:
+            continue
+        vals = [amax]
+        for q in range(1, 120):
+            x = f32((q + 0.5) / float(id1))
+            for cand in (x, np.nextafter(x, f32(0)), np.nextafter(x, f32(10))):
+                if np.rint(f32(cand * id1)) != np.rint(f32(cand * id2)) and len(vals) < 32:
+                    vals.append(f32(cand) * (1 if len(vals) % 2 else -1))
+        if len(vals) >= 8:
+            vals += [f32(0)] * (32 - len(vals))
+            return np.array(vals[:32], dtype=np.float32)
+    raise SystemExit("no scale-sensitive block found")
+
+
+def ref_q8_k(x):
+    """ggml's quantize_row_q8_K_ref in numpy float32 (the one Q8_K quantizer ggml's CPU backend runs)."""
+    out = []
+    for blk in x.reshape(-1, 256):
+        amax_i = int(np.argmax(np.abs(blk)))  # first index of the largest magnitude, as the C loop's strict >
+        mx = blk[amax_i]
+        if blk[amax_i] == 0:
+            out.append(np.zeros(292, dtype=np.uint8))
+            continue
+        iscale = np.float32(np.float32(-127) / mx)
+        q = np.minimum(np.rint((blk * iscale).astype(np.float32)), 127).astype(np.int8)
+        bsums = q.reshape(16, 16).astype(np.int32).sum(axis=1).astype(np.int16)
+        d = np.float32(np.float32(1) / iscale)
+        out.append(np.concatenate([np.array([d], dtype=np.float32).view(np.uint8), q.view(np.uint8),
+                                   bsums.view(np.uint8)]))
+    return np.concatenate(out).reshape(x.shape[0], -1)
 
 
 def x86_q8_0(x):
@@ -123,7 +167,8 @@ def main():
     smol, gemma = os.path.join(models, SMOL), os.path.join(models, GEMMA)
 
     # Real rows.
-    for path, tag, qtypes in ((smol, "smol", (T.Q4_1, T.Q8_0, T.F32)), (gemma, "gemma", (T.Q5_0, T.Q4_K, T.Q8_0, T.Q6_K))):
+    real = ((smol, "smol", (T.Q4_1, T.Q8_0, T.F32)), (gemma, "gemma", (T.Q5_0, T.Q4_K, T.Q8_0, T.Q6_K)))
+    for path, tag, qtypes in real:
         for qt in qtypes:
             _, rows, k = model_rows(path, qt)
             dequant_case(f"deq_{tag}_{qt.name.lower()}", qt, rows, k)
@@ -142,6 +187,13 @@ def main():
     # Activation quantization to Q8_0: gguf's bytes (ggml's reference path) and the x86 path's bytes.
     x = activations(4, 2048)
     write(2, T.Q8_0, "quant_q8_0", 4, 2048, x, quants.quantize(x, T.Q8_0).view(np.uint8), x86_q8_0(x))
+
+    # Activation quantization to Q8_K: every block kind above plus ties at the largest element's sign.
+    xk = activations(3, 1024)
+    xk[1, 256:512] = 0
+    xk[2, 512] = -xk[2, 512:768].__abs__().max()  # a negative largest element: d > 0
+    xk[2, 513] = -xk[2, 512]  # and a positive one of equal magnitude after it
+    write(4, T.Q8_K, "quant_q8_k", 3, 1024, xk, ref_q8_k(xk))
 
     # f32 -> f16 / bf16 rounding.
     v = f16_edge_floats()
