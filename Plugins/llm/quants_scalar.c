@@ -173,21 +173,27 @@ static void dequantize_q5_K(const block_q5_K *x, float *y, int64_t nb) {
     }
 }
 
-/* Q6_K element e of a 128-element half: ql holds its low 4 bits (elements 0..63 in the low nibbles of ql[0..63],
- * 64..127 in the high nibbles), qh its top 2 bits (element 32 * s + l in bits 2s..2s+1 of qh[l]). */
-static int q6_K_value(const uint8_t *ql, const uint8_t *qh, int e) {
-    const int s = e / 32, l = e % 32;
-    const int lo = s < 2 ? ql[l + 32 * s] & 0xF : ql[l + 32 * (s - 2)] >> 4;
-    return (lo | (((qh[l] >> (2 * s)) & 3) << 4)) - 32;
+/* Q6_K's interleave, per 128-element half: for l in [0, 32) the byte pair ql[l], ql[l + 32] holds the low 4 bits
+ * of elements l, l + 32 (low nibbles) and l + 64, l + 96 (high nibbles); qh[l] holds their top 2 bits, in that
+ * order from bit 0. q[s] = element 32 s + l, as a signed value in [-32, 31]. */
+static void q6_K_quad(const uint8_t *ql, const uint8_t *qh, int l, int q[4]) {
+    q[0] = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+    q[1] = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+    q[2] = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+    q[3] = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
 }
 
 static void dequantize_q6_K(const block_q6_K *x, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++) {
         const float d = FP16(x[i].d);
-        for (int half = 0; half < 2; half++) {
+        for (int half = 0; half < 2; half++, y += 128) {
             const uint8_t *ql = x[i].ql + 64 * half, *qh = x[i].qh + 32 * half;
-            const int8_t *sc = x[i].scales + 8 * half;
-            for (int e = 0; e < 128; e++) *y++ = d * (float)sc[e / 16] * (float)q6_K_value(ql, qh, e);
+            const int8_t *sc = x[i].scales + 8 * half; /* one scale per 16 elements */
+            for (int l = 0; l < 32; l++) {
+                int q[4];
+                q6_K_quad(ql, qh, l, q);
+                for (int s = 0; s < 4; s++) y[32 * s + l] = d * (float)sc[2 * s + l / 16] * (float)q[s];
+            }
         }
     }
 }
@@ -457,7 +463,7 @@ static void dot_q5_K(const uint8_t *const *w, const uint8_t *const *w_next, cons
 }
 
 static void dot_q6_K(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
-                    float *sums) {
+                     float *sums) {
     (void)w_next;
     const block_q6_K *a = (const block_q6_K *)w[0];
     const block_q8_K *b = (const block_q8_K *)x[0];
@@ -466,11 +472,18 @@ static void dot_q6_K(const uint8_t *const *w, const uint8_t *const *w_next, cons
         int sumq = 0;
         for (int half = 0; half < 2; half++) {
             const uint8_t *ql = a[i].ql + 64 * half, *qh = a[i].qh + 32 * half;
-            for (int g = 0; g < 8; g++) { /* 16-element groups of this half */
-                int dot = 0;
-                for (int e = 16 * g; e < 16 * g + 16; e++) dot += q6_K_value(ql, qh, e) * b[i].qs[128 * half + e];
-                sumq += a[i].scales[8 * half + g] * dot;
+            const int8_t *y = b[i].qs + 128 * half;
+            int group[8]; /* the 16-element groups of this half: element 32 j + l is in group 2 j + l / 16 */
+            for (int l0 = 0; l0 < 32; l0 += 16) {
+                int g[4] = {0, 0, 0, 0};
+                for (int l = l0; l < l0 + 16; l++) {
+                    int q[4];
+                    q6_K_quad(ql, qh, l, q);
+                    for (int j = 0; j < 4; j++) g[j] += q[j] * y[32 * j + l];
+                }
+                for (int j = 0; j < 4; j++) group[2 * j + l0 / 16] = g[j];
             }
+            for (int g = 0; g < 8; g++) sumq += a[i].scales[8 * half + g] * group[g];
         }
         s += b[i].d * FP16(a[i].d) * (float)sumq;
     }
