@@ -327,7 +327,7 @@ static void dot_f16(const uint8_t *const *w, const uint8_t *const *w_next, const
 }
 
 static void dot_bf16(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
-                    float *sums) {
+                     float *sums) {
     (void)w_next;
     const uint16_t *a = (const uint16_t *)w[0], *b = (const uint16_t *)x[0];
     double s = 0;
@@ -335,7 +335,8 @@ static void dot_bf16(const uint8_t *const *w, const uint8_t *const *w_next, cons
     sums[0] = (float)s;
 }
 
-/* Sum over 16 packed nibble pairs: low nibbles meet y[0..15], high nibbles y[16..31]; `hi` adds bit 4 from qh. */
+/* One 32-element block: low nibbles meet y[0..15], high nibbles y[16..31]; bit j of qh is bit 4 of element j
+ * (0 for the 4-bit types), and `offset` is subtracted from every value. */
 static int dot_nibbles(const uint8_t *qs, uint32_t qh, int offset, const int8_t *y) {
     int sum = 0;
     for (int j = 0; j < 16; j++) {
@@ -347,7 +348,7 @@ static int dot_nibbles(const uint8_t *qs, uint32_t qh, int offset, const int8_t 
 }
 
 static void dot_q4_0(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
-                    float *sums) {
+                     float *sums) {
     (void)w_next;
     const block_q4_0 *a = (const block_q4_0 *)w[0];
     const block_q8_0 *b = (const block_q8_0 *)x[0];
@@ -358,7 +359,7 @@ static void dot_q4_0(const uint8_t *const *w, const uint8_t *const *w_next, cons
 }
 
 static void dot_q4_1(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
-                    float *sums) {
+                     float *sums) {
     (void)w_next;
     const block_q4_1 *a = (const block_q4_1 *)w[0];
     const block_q8_1 *b = (const block_q8_1 *)x[0];
@@ -371,7 +372,7 @@ static void dot_q4_1(const uint8_t *const *w, const uint8_t *const *w_next, cons
 }
 
 static void dot_q5_0(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
-                    float *sums) {
+                     float *sums) {
     (void)w_next;
     const block_q5_0 *a = (const block_q5_0 *)w[0];
     const block_q8_0 *b = (const block_q8_0 *)x[0];
@@ -382,7 +383,7 @@ static void dot_q5_0(const uint8_t *const *w, const uint8_t *const *w_next, cons
 }
 
 static void dot_q5_1(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
-                    float *sums) {
+                     float *sums) {
     (void)w_next;
     const block_q5_1 *a = (const block_q5_1 *)w[0];
     const block_q8_1 *b = (const block_q8_1 *)x[0];
@@ -395,7 +396,7 @@ static void dot_q5_1(const uint8_t *const *w, const uint8_t *const *w_next, cons
 }
 
 static void dot_q8_0(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
-                    float *sums) {
+                     float *sums) {
     (void)w_next;
     const block_q8_0 *a = (const block_q8_0 *)w[0];
     const block_q8_0 *b = (const block_q8_0 *)x[0];
@@ -411,7 +412,7 @@ static void dot_q8_0(const uint8_t *const *w, const uint8_t *const *w_next, cons
 /* K-quants: per super-block, sum(q * y) per sub-block times its integer scale, and the minimums against the
  * activation's per-16 sums: d_x * (d * sum_j sc_j * dot_j - dmin * sum_j m_j * bsum_j). */
 static void dot_q4_K(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
-                    float *sums) {
+                     float *sums) {
     (void)w_next;
     const block_q4_K *a = (const block_q4_K *)w[0];
     const block_q8_K *b = (const block_q8_K *)x[0];
@@ -437,7 +438,7 @@ static void dot_q4_K(const uint8_t *const *w, const uint8_t *const *w_next, cons
 }
 
 static void dot_q5_K(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
-                    float *sums) {
+                     float *sums) {
     (void)w_next;
     const block_q5_K *a = (const block_q5_K *)w[0];
     const block_q8_K *b = (const block_q8_K *)x[0];

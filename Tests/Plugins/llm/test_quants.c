@@ -11,9 +11,11 @@
  *    terms cancel, while f32 summation of k / 16 or fewer terms per lane stays near sqrt(k / 16) * 2^-24 ~ 1e-6
  *    of sum |w x|). Every path must also agree with the scalar path to the same bound.
  * 3. Q8_0 / Q8_1 / Q8_K quantize round trips: each element within half a step of its input (plus the fp16
- *    rounding of the step), the carried sums exact, and Q8_0 bytes equal to ggml's x86 path exactly and to the
- *    gguf package's (ggml's portable reference) except where the two roundings legitimately differ: within
- *    1e-4 of a half step, where the packages round ties differently.
+ *    rounding of the step) and the carried sums (Q8_1 s, Q8_K bsums) exact. Q8_0 bytes equal the gguf package's
+ *    (ggml's portable reference) except within 1e-4 of a half step, where that reference (1 / (amax / 127),
+ *    round half away) and ggml's x86 path (127 / amax, round half even), which we follow, legitimately differ;
+ *    and they equal a numpy emulation of the x86 path exactly. Q8_K bytes equal a numpy emulation of
+ *    quantize_row_q8_K_ref exactly (gguf has no Q8_K quantizer).
  */
 #define _POSIX_C_SOURCE 200809L /* setenv */
 
