@@ -13,7 +13,7 @@ plugin_sources = $(shell find Plugins/$(1) -name '*.c' | sort)
 PLUGIN_DIR := .build/plugins
 PLUGIN_FILES := $(foreach name,$(PLUGIN_NAMES),$(PLUGIN_DIR)/libplexus-$(name).so)
 
-.PHONY: all build host plugins test check-plugins plugin-tests release clean
+.PHONY: all build host plugins test check-plugins plugin-tests bench-quants release clean
 .SECONDEXPANSION:
 
 all: build
@@ -88,3 +88,11 @@ fuzz-gguf:
 	  Tests/Plugins/llm/test_fuzz_gguf.c $$(find Plugins/llm -name '*.c' | sort) -lm
 	$(FUZZ_DIR)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_FLAGS) \
 	  $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
+
+# Single-thread speed of the LLM plugin's quantized kernels, per weight type and ISA level (not part of `make test`).
+BENCH_CFLAGS ?= -std=c11 -O3 -Wall -Wextra -Werror -ISources/PluginABI/include
+bench-quants:
+	@mkdir -p .build/bench
+	$(CC) $(BENCH_CFLAGS) -IPlugins/llm -o .build/bench/bench_quants Tests/Plugins/llm/bench_quants.c \
+	  $$(find Plugins/llm -name '*.c' | sort) -lm
+	.build/bench/bench_quants $(BENCH_ARGS)

@@ -1,0 +1,388 @@
+/*
+ * quants_avx512.c — 512-bit x86 kernels (AVX-512 F/BW/VL) for every weight type. quants_avx512vnni.c compiles
+ * this file a second time with QX_VNNI = 1: int8 products through vpdpbusd and scaled i16 sums through vpdpwssd.
+ *
+ * A vector holds 64 int8 lanes: two 32-weight blocks, or a 64-weight chunk of a K-quant super-block laid out in
+ * element order so that activations load contiguously. Each function carries a target attribute so the plugin
+ * builds with plain flags; the dispatcher runs them only on CPUs that have the instructions.
+ */
+#include "quants_kernels.h"
+
+#ifndef QX_VNNI
+#define QX_VNNI 0
+#define QX_TARGET "avx512f,avx512bw,avx512vl,avx2,fma,f16c"
+#define QX_TABLE llm_kernels_avx512
+#endif
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+
+#include "quants_blocks.h"
+
+#define KERNEL static __attribute__((target(QX_TARGET)))
+#define INLINE static inline __attribute__((always_inline, target(QX_TARGET)))
+#define UNROLL _Pragma("GCC unroll 8")
+
+/* Starts pulling the next tile's row r at byte `offset` into the cache (see llm_tile_fn). */
+INLINE void prefetch_next(const uint8_t *const *wn, int r, int64_t offset) {
+    if (wn != NULL) __builtin_prefetch(wn[r] + offset, 0, 3);
+}
+
+INLINE float fp16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+INLINE __m256i load256(const uint8_t *p) {
+    return _mm256_loadu_si256((const __m256i *)(const void *)p);
+}
+
+INLINE __m512i load512(const uint8_t *p) {
+    return _mm512_loadu_si512((const void *)p);
+}
+
+/* [lo | hi] */
+INLINE __m512i join_i(__m256i lo, __m256i hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+/* acc + the sum of 4 adjacent u8 * s8 products per i32 lane (without VNNI: u <= 128 keeps i16 pairs exact). */
+INLINE __m512i dot_u8s8(__m512i acc, __m512i u, __m512i s) {
+#if QX_VNNI
+    return _mm512_dpbusd_epi32(acc, u, s);
+#else
+    return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
+#endif
+}
+
+/* acc + sum of adjacent i16 pair products per i32 lane. */
+INLINE __m512i madd_acc(__m512i acc, __m512i a, __m512i b) {
+#if QX_VNNI
+    return _mm512_dpwssd_epi32(acc, a, b);
+#else
+    return _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
+#endif
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// F32, F16, BF16: 16 elements per step, the tail through masked loads.
+
+INLINE __m512 load_f16x(uint32_t type, const uint8_t *row, int64_t i, __mmask16 m) {
+    if (type == GGML_TYPE_F32) return _mm512_maskz_loadu_ps(m, (const float *)(const void *)row + i);
+    const __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * i);
+    if (type == GGML_TYPE_F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); /* bf16 is the top half of f32 */
+}
+
+INLINE void tile_float(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                       const uint8_t *const *x, int64_t k, float *sums) {
+    __m512 acc[8][4];
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < k; i += 16) {
+        const __mmask16 m = k - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - i)) - 1);
+        __m512 wv[8];
+        UNROLL for (int r = 0; r < R; r++) {
+            wv[r] = load_f16x(type, w[r], i, m);
+            prefetch_next(wn, r, i * (type == GGML_TYPE_F32 ? 4 : 2));
+        }
+        UNROLL for (int t = 0; t < T; t++) {
+            const __m512 xv = load_f16x(type, x[t], i, m);
+            UNROLL for (int r = 0; r < R; r++) acc[r][t] = _mm512_fmadd_ps(wv[r], xv, acc[r][t]);
+        }
+    }
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
+        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 32-weight blocks (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) against Q8_0 / Q8_1, two blocks per vector. As in the 256-bit
+// kernels a block decodes to bytes u with w = d * (u - ofs) + m, and
+//     sum_i w_i x_i = d * dx * (sum_i u_i q_i - ofs * sum_i q_i) + m * s
+// An odd last block runs with the second half of the activation zeroed, which zeroes its half of every product.
+
+INLINE int q32_weight_bytes(uint32_t type) {
+    switch (type) {
+    case GGML_TYPE_Q4_0: return sizeof(block_q4_0);
+    case GGML_TYPE_Q4_1: return sizeof(block_q4_1);
+    case GGML_TYPE_Q5_0: return sizeof(block_q5_0);
+    case GGML_TYPE_Q5_1: return sizeof(block_q5_1);
+    default: return sizeof(block_q8_0);
+    }
+}
+
+/* 64 nibbles of two blocks in element order: [lo(qs0) hi(qs0) lo(qs1) hi(qs1)], 16 bytes each. */
+INLINE __m512i nibbles64(const uint8_t *qs0, const uint8_t *qs1) {
+    __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)qs0));
+    v = _mm512_mask_broadcast_i32x4(v, 0xFF00, _mm_loadu_si128((const __m128i *)(const void *)qs1));
+    v = _mm512_srlv_epi64(v, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0));
+    return _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
+}
+
+/* Adds 16 to the bytes whose bit is set in the blocks' qh words (bit j of block b is element 32 b + j). */
+INLINE __m512i add_q5_high(__m512i u, const uint8_t *qh0, const uint8_t *qh1) {
+    uint32_t a, b;
+    memcpy(&a, qh0, 4);
+    memcpy(&b, qh1, 4);
+    return _mm512_mask_add_epi8(u, _cvtu64_mask64((uint64_t)a | (uint64_t)b << 32), u, _mm512_set1_epi8(16));
+}
+
+/* The first words of a block pair: every fp16 field of block 0 and, unless `one`, of block 1 (`stride` bytes on).
+ * A masked load, so an absent second block reads nothing and its fields are 0. */
+INLINE __m512i pair_words(const uint8_t *b0, int stride, int one) {
+    const int last = one ? 1 : stride / 2 + 1;
+    return _mm512_maskz_loadu_epi16((__mmask32)((2u << last) - 1), b0);
+}
+
+/* [f x 8 | g x 8] where f, g are the fp16 words w0, w1 of `words`, as f32. */
+INLINE __m512 spread_fp16(__m512i words, int w0, int w1) {
+    short idx[32] = {0};
+    for (int i = 0; i < 16; i++) idx[i] = (short)(i < 8 ? w0 : w1);
+    const __m512i picked = _mm512_permutexvar_epi16(_mm512_loadu_si512((const void *)idx), words);
+    return _mm512_cvtph_ps(_mm512_castsi512_si256(picked));
+}
+
+INLINE __m512i q32_decode(uint32_t type, const uint8_t *b0, const uint8_t *b1) {
+    switch (type) {
+    case GGML_TYPE_Q4_0: return nibbles64(b0 + 2, b1 + 2);
+    case GGML_TYPE_Q4_1: return nibbles64(b0 + 4, b1 + 4);
+    case GGML_TYPE_Q5_0: return add_q5_high(nibbles64(b0 + 6, b1 + 6), b0 + 2, b1 + 2);
+    case GGML_TYPE_Q5_1: return add_q5_high(nibbles64(b0 + 8, b1 + 8), b0 + 4, b1 + 4);
+    default: {
+        const __m512i v = join_i(load256(b0 + 2), load256(b1 + 2));
+        return QX_VNNI ? _mm512_xor_si512(v, _mm512_set1_epi8(-128)) : _mm512_abs_epi8(v); /* w + 128, or |w| */
+    }
+    }
+}
+
+INLINE int q32_offset(uint32_t type) {
+    return type == GGML_TYPE_Q4_0 ? 8 : type == GGML_TYPE_Q5_0 ? 16 : (type == GGML_TYPE_Q8_0 && QX_VNNI) ? 128 : 0;
+}
+
+/* Blocks b and b + 1 (only b when `one`) of every row and token of the tile, into acc[r][t]. */
+INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                     const uint8_t *const *x, int64_t b, const int one, __m512 acc[8][4]) {
+    const int has_min = type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1;
+    const int sign_trick = type == GGML_TYPE_Q8_0 && !QX_VNNI; /* no vpsignb at 512 bits: negate x under a mask */
+    const int wb = q32_weight_bytes(type), xb = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const int ofs = q32_offset(type);
+    __m512i u[8];
+    __m512 dw[8], mw[8];
+    __mmask64 neg[8];
+    UNROLL for (int r = 0; r < R; r++) {
+        const uint8_t *b0 = w[r] + b * wb, *b1 = one ? b0 : b0 + wb;
+        prefetch_next(wn, r, b * wb);
+        if (2 * wb > 64) prefetch_next(wn, r, b * wb + 64);
+        u[r] = q32_decode(type, b0, b1);
+        if (sign_trick) neg[r] = _mm512_movepi8_mask(join_i(load256(b0 + 2), load256(b1 + 2)));
+        const __m512i words = pair_words(b0, wb, one);
+        dw[r] = spread_fp16(words, 0, wb / 2);
+        if (has_min) mw[r] = spread_fp16(words, 1, wb / 2 + 1);
+    }
+    UNROLL for (int t = 0; t < T; t++) {
+        const uint8_t *x0 = x[t] + b * xb;
+        const __m256i q0 = load256(x0 + xb - 32);
+        const __m512i xq = one ? _mm512_zextsi256_si512(q0) : join_i(q0, load256(x0 + xb + xb - 32));
+        const __m512i words = pair_words(x0, xb, one); /* a lone block's second half is 0 here */
+        const __m512 dx = spread_fp16(words, 0, xb / 2);
+        /* s / 8 in each of a block's 8 lanes sums to s; dividing by 8 is exact */
+        const __m512 sx = has_min ? _mm512_mul_ps(spread_fp16(words, 1, xb / 2 + 1), _mm512_set1_ps(0.125f)) : dx;
+        __m512i base = _mm512_setzero_si512();
+        if (ofs) /* -ofs * sum q in each lane */
+            base = _mm512_sub_epi32(base, dot_u8s8(base, _mm512_set1_epi8((char)(ofs == 128 ? -128 : ofs)), xq));
+        UNROLL for (int r = 0; r < R; r++) {
+            const __m512i s = sign_trick ? _mm512_mask_sub_epi8(xq, neg[r], _mm512_setzero_si512(), xq) : xq;
+            const __m512i i = dot_u8s8(base, u[r], s);
+            acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw[r], dx), acc[r][t]);
+            if (has_min) acc[r][t] = _mm512_fmadd_ps(mw[r], sx, acc[r][t]);
+        }
+    }
+}
+
+INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                     const uint8_t *const *x, int64_t k, float *sums) {
+    const int64_t nb = k / 32;
+    __m512 acc[8][4];
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2) q32_step(type, R, T, w, wn, x, b, 0, acc);
+    if (b < nb) q32_step(type, R, T, w, wn, x, b, 1, acc);
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
+        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// K-quants against Q8_K, 64 weights per vector. vpmaddubsw gives i16 pairs, vpmaddwd (or vpdpwssd) applies the
+// sub-block scale while widening, so a super-block sums exactly in i32 and costs one float FMA per token; the
+// minimums (Q4_K, Q5_K) or the -32 offset (Q6_K) come from the activation's bsums.
+
+/* i16 lane i of the result = lane idx(i) of v, where idx(i) = first + i / per: spreads one scale over its lanes. */
+INLINE __m512i spread_i16(__m512i v, int first, int per) {
+    short idx[32];
+    for (int i = 0; i < 32; i++) idx[i] = (short)(first + i / per);
+    return _mm512_permutexvar_epi16(_mm512_loadu_si512((const void *)idx), v);
+}
+
+/* The 8 scales and 8 mins of a Q4_K/Q5_K block as bytes [sc0..7, m0..7], from its 12 packed bytes: the
+ * get_scale_min_k4 unpacking done on the three 32-bit words a, b, c at once. Reads 16 bytes (the block goes on). */
+INLINE __m128i unpack_scales_k4(const uint8_t *q) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);                      /* a b c . */
+    const __m128i lo = _mm_and_si128(v, _mm_set1_epi8(0x3F));                                  /* sc0-3 m0-3 */
+    const __m128i c = _mm_srlv_epi32(_mm_shuffle_epi32(v, _MM_SHUFFLE(2, 2, 2, 2)), _mm_set_epi32(0, 0, 4, 0));
+    const __m128i top = _mm_and_si128(_mm_srli_epi32(v, 2), _mm_set1_epi8(0x30));               /* bits 4-5 */
+    const __m128i hi = _mm_or_si128(_mm_and_si128(c, _mm_set1_epi8(0x0F)), top);               /* sc4-7 m4-7 */
+    return _mm_unpacklo_epi32(lo, hi);
+}
+
+/* Chunk c of a Q4_K/Q5_K super-block: bytes 0..31 are sub-block 2c (low nibbles of qs[32c..]), 32..63 are 2c+1. */
+INLINE __m512i q4_K_chunk(const uint8_t *qs, int c) {
+    const __m512i q = _mm512_broadcast_i64x4(load256(qs + 32 * c));
+    return _mm512_and_si512(_mm512_mask_srli_epi16(q, 0xFFFF0000u, q, 4), _mm512_set1_epi8(0x0F));
+}
+
+INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                       const uint8_t *const *x, int64_t k, float *sums) {
+    const int five = type == GGML_TYPE_Q5_K;
+    const int wb = five ? sizeof(block_q5_K) : sizeof(block_q4_K);
+    __m512 acc[8][4];
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < k / QK_K; i++) {
+        float dx[4];
+        __m128i bsum8[4]; /* per token: the activation sums of the 8 sub-blocks */
+        UNROLL for (int t = 0; t < T; t++) {
+            const block_q8_K *y = (const block_q8_K *)(const void *)(x[t]) + i;
+            dx[t] = y->d;
+            bsum8[t] = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)y->bsums),
+                                      _mm_loadu_si128((const __m128i *)(const void *)(y->bsums + 8)));
+        }
+        UNROLL for (int r = 0; r < R; r++) {
+            const uint8_t *blk = w[r] + i * wb;
+            const uint8_t *qs = blk + (five ? 48 : 16);
+            for (int o = 0; o < wb; o += 64) prefetch_next(wn, r, i * wb + o);
+            const __m128i sm8 = unpack_scales_k4(blk + 4);
+            const __m512i sm16 = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(sm8)); /* sc 0..7, m 0..7 */
+            const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm8, 8));
+            const __m512i qh = five ? _mm512_broadcast_i64x4(load256(blk + 16)) : _mm512_setzero_si512();
+            __m512i isum[4];
+            UNROLL for (int t = 0; t < T; t++) isum[t] = _mm512_setzero_si512();
+            UNROLL for (int c = 0; c < 4; c++) {
+                __m512i u = q4_K_chunk(qs, c);
+                if (five) { /* bit 2c of qh[l] for the low half, bit 2c + 1 for the high half */
+                    const __m512i bits = join_i(_mm256_set1_epi8((char)(1 << (2 * c))),
+                                                _mm256_set1_epi8((char)(2 << (2 * c))));
+                    u = _mm512_mask_add_epi8(u, _mm512_test_epi8_mask(qh, bits), u, _mm512_set1_epi8(16));
+                }
+                const __m512i sc = spread_i16(sm16, 2 * c, 16);
+                UNROLL for (int t = 0; t < T; t++) {
+                    const __m512i xq = load512(x[t] + i * sizeof(block_q8_K) + 4 + 64 * c);
+                    isum[t] = madd_acc(isum[t], _mm512_maddubs_epi16(u, xq), sc);
+                }
+            }
+            const float d = fp16(blk), dmin = fp16(blk + 2);
+            UNROLL for (int t = 0; t < T; t++) {
+                const __m512i imin = _mm512_zextsi128_si512(_mm_madd_epi16(bsum8[t], mins));
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_set1_ps(d * dx[t]), acc[r][t]);
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imin), _mm512_set1_ps(-dmin * dx[t]), acc[r][t]);
+            }
+        }
+    }
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
+        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+/* Chunk c of a Q6_K super-block as u = q + 32 in [0, 63]. Half h = c / 2 has ql[64h..64h+63] and qh[32h..+31];
+ * chunk 2h is the low nibbles with qh bits 0-1 (first 32) and 2-3 (next 32), chunk 2h+1 the high nibbles with
+ * bits 4-5 and 6-7. Shifting 16-bit lanes moves each pair of bits to bits 4-5; the bytes a shift drags across are
+ * masked off. */
+INLINE __m512i q6_K_chunk(const block_q6_K *blk, int c) {
+    const __m512i ql = load512(blk->ql + 64 * (c / 2));
+    const __m512i qh = _mm512_broadcast_i64x4(load256(blk->qh + 32 * (c / 2)));
+    const __m512i lo = c % 2 ? _mm512_srli_epi16(ql, 4) : ql;
+    const __m512i hi = c % 2 ? _mm512_srlv_epi16(qh, join_i(_mm256_set1_epi16(0), _mm256_set1_epi16(2)))
+                             : _mm512_sllv_epi16(qh, join_i(_mm256_set1_epi16(4), _mm256_set1_epi16(2)));
+    const __m512i merged = _mm512_ternarylogic_epi32(lo, hi, _mm512_set1_epi8(0x0F), 0xE4); /* mask ? lo : hi */
+    return _mm512_and_si512(merged, _mm512_set1_epi8(0x3F));
+}
+
+INLINE void tile_q6_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                      const uint8_t *const *x, int64_t k, float *sums) {
+    (void)type; /* Q6_K only; the parameter keeps every tile's signature alike */
+    __m512 acc[8][4];
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < k / QK_K; i++) {
+        UNROLL for (int r = 0; r < R; r++) {
+            const block_q6_K *blk = (const block_q6_K *)(const void *)w[r] + i;
+            for (int o = 0; o < (int)sizeof(block_q6_K); o += 64)
+                prefetch_next(wn, r, i * (int64_t)sizeof(block_q6_K) + o);
+            const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)blk->scales));
+            __m512i isum[4];
+            UNROLL for (int t = 0; t < T; t++) isum[t] = _mm512_setzero_si512();
+            UNROLL for (int c = 0; c < 4; c++) {
+                const __m512i u = q6_K_chunk(blk, c);
+                const __m512i sc = spread_i16(_mm512_castsi256_si512(sc16), 4 * c, 8); /* groups 4c..4c+3 */
+                UNROLL for (int t = 0; t < T; t++) {
+                    const __m512i xq = load512(x[t] + i * sizeof(block_q8_K) + 4 + 64 * c);
+                    isum[t] = madd_acc(isum[t], _mm512_maddubs_epi16(u, xq), sc);
+                }
+            }
+            const float d = fp16((const uint8_t *)&blk->d);
+            UNROLL for (int t = 0; t < T; t++) {
+                const block_q8_K *y = (const block_q8_K *)(const void *)(x[t]) + i;
+                const __m256i bs = _mm256_loadu_si256((const __m256i *)(const void *)y->bsums);
+                const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5); /* 32 * sum sc_g * bsum_g */
+                const __m512i q = _mm512_sub_epi32(isum[t], _mm512_zextsi256_si512(off));
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(d * y->d), acc[r][t]);
+            }
+        }
+    }
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
+        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Instantiations. TILES(name, tile, type, VR, MR, MT) defines name_vec, a VR-row matvec tile, and name_mat, an
+// MR x MT matmul tile, and ENTRY(name) publishes them with the same shape constants, so the two cannot disagree.
+
+#define TILES(name, tile, type, VR, MR, MT)                                                                      \
+    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x,         \
+                           int64_t k, float *s) {                                                              \
+        tile(type, VR, 1, w, wn, x, k, s);                                                                     \
+    }                                                                                                          \
+    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x,         \
+                           int64_t k, float *s) {                                                              \
+        tile(type, MR, MT, w, wn, x, k, s);                                                                    \
+    }                                                                                                          \
+    enum { name##_vr = VR, name##_mr = MR, name##_mt = MT };
+#define ENTRY(name)                                                                                              \
+    {.vec = name##_vec, .vec_rows = name##_vr, .mat = name##_mat, .mat_rows = name##_mr, .mat_toks = name##_mt}
+
+TILES(f32, tile_float, GGML_TYPE_F32, 4, 4, 4)
+TILES(f16, tile_float, GGML_TYPE_F16, 4, 4, 4)
+TILES(bf16, tile_float, GGML_TYPE_BF16, 4, 4, 4)
+TILES(q4_0, tile_q32, GGML_TYPE_Q4_0, 8, 4, 4)
+TILES(q4_1, tile_q32, GGML_TYPE_Q4_1, 8, 4, 4)
+TILES(q5_0, tile_q32, GGML_TYPE_Q5_0, 8, 4, 4)
+TILES(q5_1, tile_q32, GGML_TYPE_Q5_1, 8, 4, 4)
+TILES(q8_0, tile_q32, GGML_TYPE_Q8_0, 8, 4, 4)
+TILES(q4_K, tile_q45_K, GGML_TYPE_Q4_K, 4, 4, 4)
+TILES(q5_K, tile_q45_K, GGML_TYPE_Q5_K, 4, 2, 4)
+TILES(q6_K, tile_q6_K, GGML_TYPE_Q6_K, 4, 4, 4)
+
+const llm_kernel_table QX_TABLE = {.type = {
+    [GGML_TYPE_F32] = ENTRY(f32),
+    [GGML_TYPE_F16] = ENTRY(f16),
+    [GGML_TYPE_BF16] = ENTRY(bf16),
+    [GGML_TYPE_Q4_0] = ENTRY(q4_0),
+    [GGML_TYPE_Q4_1] = ENTRY(q4_1),
+    [GGML_TYPE_Q5_0] = ENTRY(q5_0),
+    [GGML_TYPE_Q5_1] = ENTRY(q5_1),
+    [GGML_TYPE_Q8_0] = ENTRY(q8_0),
+    [GGML_TYPE_Q4_K] = ENTRY(q4_K),
+    [GGML_TYPE_Q5_K] = ENTRY(q5_K),
+    [GGML_TYPE_Q6_K] = ENTRY(q6_K),
+}};
+
+#else
+const llm_kernel_table QX_TABLE = {0}; /* not x86: every type falls back to scalar */
+#endif
