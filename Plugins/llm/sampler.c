@@ -209,8 +209,10 @@ static int validate(const px_llm_input *in, int32_t n_vocab, char *err, size_t e
 llm_sampler *llm_sampler_create(const px_llm_input *in, int32_t n_vocab, char *err, size_t errlen) {
     if (errlen > 0) err[0] = '\0';
     if (!validate(in, n_vocab, err, errlen)) return NULL;
-    uint32_t top_k = (uint32_t)in->top_k >= (uint32_t)n_vocab ? 0u : (uint32_t)in->top_k;
-    uint32_t slots = top_k < LLM_SAMPLER_CANDIDATES ? top_k : LLM_SAMPLER_CANDIDATES;
+    const uint32_t top_k = (uint32_t)in->top_k >= (uint32_t)n_vocab ? 0u : (uint32_t)in->top_k;
+    const int nucleus = top_k == 0 && (in->top_p < 1.0f || in->min_p > 0.0f);
+    const uint32_t slots = nucleus ? LLM_SAMPLER_CANDIDATES : top_k < LLM_SAMPLER_CANDIDATES ? top_k
+                                                                                           : LLM_SAMPLER_CANDIDATES;
     llm_sampler *s = calloc(1, sizeof *s + (size_t)slots * sizeof s->cand[0]);
     if (s == NULL || (in->n_stop_tokens > 0 && (s->stop = malloc(in->n_stop_tokens * sizeof *s->stop)) == NULL)) {
         free(s);
@@ -222,7 +224,7 @@ llm_sampler *llm_sampler_create(const px_llm_input *in, int32_t n_vocab, char *e
     s->inv_t = s->greedy ? 1.0f : 1.0f / in->temperature;
     s->top_k = top_k;
     s->top_p = in->top_p;
-    s->min_p = in->min_p;
+    s->min_p = in->min_p > 0.0f ? in->min_p : 0.0f; /* no -0: route B compares its bits */
     s->repetition = in->repetition_penalty;
     s->frequency = in->frequency_penalty;
     s->presence = in->presence_penalty;
@@ -273,27 +275,6 @@ static void apply_mask(float *row, uint32_t n, const uint32_t *allowed) {
     }
 }
 
-/* The maximum of row [n] (NaN ignored); *has_nan tells whether it met one. Eight lanes, so it vectorizes. */
-static float row_max(const float *row, uint32_t n, int *has_nan) {
-    float lane[8];
-    int nan_lane[8];
-    for (int j = 0; j < 8; j++) lane[j] = -INFINITY, nan_lane[j] = 0;
-    uint32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        for (int j = 0; j < 8; j++) {
-            const float v = row[i + j];
-            lane[j] = v > lane[j] ? v : lane[j];
-            nan_lane[j] |= v != v;
-        }
-    }
-    float m = -INFINITY;
-    int nan = 0;
-    for (; i < n; i++) m = row[i] > m ? row[i] : m, nan |= row[i] != row[i];
-    for (int j = 0; j < 8; j++) m = lane[j] > m ? lane[j] : m, nan |= nan_lane[j];
-    *has_nan = nan;
-    return m;
-}
-
 /* The row as the chain sees it: masked, penalized, finite or -inf. */
 typedef struct prepared_row {
     float max;
@@ -304,19 +285,18 @@ static px_status prepare_row(const llm_sampler *s, float *row, const uint32_t *a
     const uint32_t n = (uint32_t)s->n_vocab;
     if (allowed != NULL) apply_mask(row, n, allowed);
     if (s->history_used > 0) apply_penalties(s, row);
-    int has_nan;
-    float m = row_max(row, n, &has_nan);
-    if (has_nan || m == INFINITY) {
+    int bad;
+    int32_t argmax;
+    float m = llm_row_max(row, n, &argmax, &bad);
+    if (bad) {
         for (uint32_t i = 0; i < n; i++) {
             if (row[i] != row[i]) row[i] = -INFINITY;
             else if (row[i] == INFINITY) row[i] = FLT_MAX;
         }
-        m = row_max(row, n, &has_nan);
+        m = llm_row_max(row, n, &argmax, &bad);
     }
     if (m == -INFINITY) return PX_ERR_INVALID_ARGUMENT;
-    uint32_t i = 0;
-    while (row[i] != m) i++;
-    *out = (prepared_row){m, (int32_t)i};
+    *out = (prepared_row){m, argmax};
     return PX_OK;
 }
 
@@ -326,8 +306,13 @@ static px_status prepare_row(const llm_sampler *s, float *row, const uint32_t *a
 
 /* log of the softmax denominator relative to the max: log sum_i exp(row[i] - max). */
 static double log_normalizer(const float *row, uint32_t n, float max) {
+    float w[LLM_CHUNK];
     double z = 0.0;
-    for (uint32_t i = 0; i < n; i++) z += llm_weight(row[i], max, 1.0f);
+    for (uint32_t lo = 0; lo < n; lo += LLM_CHUNK) {
+        const uint32_t len = n - lo < LLM_CHUNK ? n - lo : LLM_CHUNK;
+        llm_weights(row + lo, len, max, 1.0f, w);
+        z += llm_sum(w, len);
+    }
     return log(z);
 }
 
@@ -340,19 +325,27 @@ static float logprob_of(float v, float max, double log_z) { return (float)((doub
 /* The kept set of one sample. */
 typedef struct sample_plan {
     prepared_row row;
-    uint32_t n_list; /* route A: cand[0, n_list) sorted, weights filled; 0 = route B */
+    uint32_t n_list; /* route A: cand[0, n_list) sorted; 0 = route B */
     uint32_t n_keep; /* route A: the kept prefix of the list */
+    double norm;     /* route A: mass top-p takes its share of: the whole row's (nucleus), or 0 = the list's */
     llm_cut cut;     /* route B: kept = inside cut with weight >= min_p */
     uint32_t block;  /* route B: tokens per block */
     double mass;     /* total weight of the kept tokens */
 } sample_plan;
 
-/* Route A, first half: the top_k list, before anything else reads the row. Returns 0 when route B applies. */
-static uint32_t select_list(llm_sampler *s, const float *row) {
-    if (s->greedy || s->top_k == 0 || s->top_k > s->cand_limit) return 0;
-    uint32_t n = llm_select_top(row, (uint32_t)s->n_vocab, s->top_k, s->cand);
-    while (n > 0 && s->cand[n - 1].value == -INFINITY) n--; /* fewer than k tokens allowed */
-    return n;
+/* Route A, first half: the sorted list, before anything else reads the row. Leaves n_list 0 when route B applies. */
+static void select_list(llm_sampler *s, const float *row, sample_plan *p) {
+    const uint32_t n = (uint32_t)s->n_vocab;
+    if (s->greedy) return;
+    if (s->top_k > 0 && s->top_k <= s->cand_limit) {
+        uint32_t c = llm_select_top(row, n, s->top_k, s->cand);
+        while (c > 0 && s->cand[c - 1].value == -INFINITY) c--; /* fewer than k tokens allowed */
+        p->n_list = c;
+    } else if (s->top_k == 0 && (s->top_p < 1.0f || s->min_p > 0.0f)) {
+        uint32_t c = llm_select_nucleus(row, n, p->row.max, s->inv_t, s->top_p, s->min_p, s->cand_limit, s->cand,
+                                        &p->norm);
+        p->n_list = c == UINT32_MAX ? 0 : c;
+    }
 }
 
 /* Route A, second half: weights, then top-p and min-p shorten the list. */
@@ -364,7 +357,7 @@ static void truncate_list(llm_sampler *s, sample_plan *p) {
     }
     uint32_t keep = p->n_list;
     if (s->top_p < 1.0f) {
-        const double target = (double)s->top_p * total;
+        const double target = (double)s->top_p * (p->norm > 0.0 ? p->norm : total);
         double acc = 0.0;
         for (uint32_t j = 0; j < keep; j++) {
             acc += s->cand[j].weight;
@@ -385,30 +378,41 @@ static void truncate_list(llm_sampler *s, sample_plan *p) {
     for (uint32_t j = 0; j < keep; j++) p->mass += s->cand[j].weight;
 }
 
-/* Route B: the weight token i keeps, 0 when the chain removed it. */
-static float kept_weight(const llm_sampler *s, const sample_plan *p, const float *row, uint32_t i) {
-    if (!llm_in_cut(llm_order_key(row[i]), (int32_t)i, p->cut)) return 0.0f;
-    const float w = llm_weight(row[i], p->row.max, s->inv_t);
-    return w >= s->min_p ? w : 0.0f;
+/* Route B: w [len] = the weights tokens [lo, lo + len) keep (len <= LLM_CHUNK), 0 where the chain removed them.
+ * Selects on bits, so that it vectorizes; the draw recomputes a block through here, so the values agree. */
+static void kept_weights(const llm_sampler *s, const sample_plan *p, const float *row, uint32_t lo, uint32_t len,
+                         float *w) {
+    const uint32_t min_bits = llm_bits(s->min_p);
+    llm_weights(row + lo, len, p->row.max, s->inv_t, w);
+    for (uint32_t j = 0; j < len; j++) {
+        const uint32_t wb = llm_bits(w[j]);
+        const uint32_t in = (uint32_t)llm_in_cut(llm_order_key(row[lo + j]), (int32_t)(lo + j), p->cut);
+        w[j] = llm_float(wb & (0u - (in & (uint32_t)(wb >= min_bits))));
+    }
 }
 
-static double block_weight(const llm_sampler *s, const sample_plan *p, const float *row, uint32_t lo, uint32_t hi) {
-    double acc = 0.0;
-    for (uint32_t i = lo; i < hi; i++) acc += kept_weight(s, p, row, i);
-    return acc;
+static uint32_t block_end(const sample_plan *p, uint32_t n, uint32_t b) {
+    const uint64_t end = (uint64_t)(b + 1) * p->block;
+    return end < n ? (uint32_t)end : n;
 }
 
 /* Route B: top-k and top-p as cuts, then the kept mass per block. */
 static void truncate_row(llm_sampler *s, const float *row, sample_plan *p) {
     const uint32_t n = (uint32_t)s->n_vocab;
+    float w[LLM_CHUNK];
     p->cut = s->top_k > 0 ? llm_cut_by_count(row, n, s->top_k) : LLM_CUT_ALL;
     if (s->top_p < 1.0f) p->cut = llm_cut_by_mass(row, n, p->cut, p->row.max, s->inv_t, (double)s->top_p);
     p->block = (n + DRAW_BLOCKS - 1) / DRAW_BLOCKS;
     p->mass = 0.0;
     for (uint32_t b = 0; b < DRAW_BLOCKS; b++) {
-        const uint32_t lo = b * p->block, hi = lo + p->block < n ? lo + p->block : n;
-        s->block_mass[b] = lo < hi ? block_weight(s, p, row, lo, hi) : 0.0;
-        p->mass += s->block_mass[b];
+        double mass = 0.0;
+        for (uint32_t lo = b * p->block, hi = block_end(p, n, b); lo < hi; lo += LLM_CHUNK) {
+            const uint32_t len = hi - lo < LLM_CHUNK ? hi - lo : LLM_CHUNK;
+            kept_weights(s, p, row, lo, len, w);
+            mass += llm_sum(w, len);
+        }
+        s->block_mass[b] = mass;
+        p->mass += mass;
     }
 }
 
@@ -434,24 +438,27 @@ static int32_t draw_row(const llm_sampler *s, const sample_plan *p, const float 
         acc += s->block_mass[b];
     }
     if (b == DRAW_BLOCKS) b = last_block; /* rounding: target fell past the last sum */
-    const uint32_t lo = b * p->block, hi = lo + p->block < n ? lo + p->block : n;
     int32_t last = p->row.argmax;
-    for (uint32_t i = lo; i < hi; i++) {
-        const float w = kept_weight(s, p, row, i);
-        if (w == 0.0f) continue;
-        last = (int32_t)i;
-        acc += w;
-        if (acc > target) break;
+    float w[LLM_CHUNK];
+    for (uint32_t lo = b * p->block, hi = block_end(p, n, b); lo < hi; lo += LLM_CHUNK) {
+        const uint32_t len = hi - lo < LLM_CHUNK ? hi - lo : LLM_CHUNK;
+        kept_weights(s, p, row, lo, len, w);
+        for (uint32_t j = 0; j < len; j++) {
+            if (w[j] == 0.0f) continue;
+            last = (int32_t)(lo + j);
+            acc += w[j];
+            if (acc > target) return last;
+        }
     }
-    return last; /* the token where the sum passed target, or the block's last token with weight (rounding) */
+    return last; /* rounding inside the block: its last token with weight */
 }
 
-/* Steps 1, 2 and 5 up to the draw; for route A, fills the list before step 3 may reuse it. */
+/* Steps 1, 2 and 5 up to the draw; route A's list is taken before step 3, which may reuse it. */
 static px_status plan_sample(llm_sampler *s, float *row, const uint32_t *allowed, sample_plan *p) {
     memset(p, 0, sizeof *p);
     px_status status = prepare_row(s, row, allowed, &p->row);
     if (status != PX_OK) return status;
-    p->n_list = select_list(s, row);
+    select_list(s, row, p);
     return PX_OK;
 }
 
@@ -461,11 +468,12 @@ static void finish_plan(llm_sampler *s, const float *row, sample_plan *p) {
     else truncate_row(s, row, p);
 }
 
-/* Top alternatives for logprobs, most likely first; reuses route A's list when it holds them. */
+/* Top alternatives for logprobs, most likely first; reuses route A's list (a prefix of the token order) when it is
+ * long enough. */
 static void fill_top(llm_sampler *s, const float *row, const sample_plan *p, double log_z, llm_sample_result *out) {
     const llm_candidate *list = s->cand;
     uint32_t n = p->n_list;
-    if (s->top_k < s->n_top || n == 0) {
+    if (n < s->n_top) {
         list = s->top;
         n = llm_select_top(row, (uint32_t)s->n_vocab, s->n_top, s->top);
     }
@@ -516,7 +524,12 @@ px_status llm_sampler_distribution(llm_sampler *s, float *row, const uint32_t *a
     } else if (p.n_list > 0) {
         for (uint32_t j = 0; j < p.n_keep; j++) probs[s->cand[j].id] = s->cand[j].weight / p.mass;
     } else {
-        for (uint32_t i = 0; i < n; i++) probs[i] = kept_weight(s, &p, row, i) / p.mass;
+        float w[LLM_CHUNK];
+        for (uint32_t lo = 0; lo < n; lo += LLM_CHUNK) {
+            const uint32_t len = n - lo < LLM_CHUNK ? n - lo : LLM_CHUNK;
+            kept_weights(s, &p, row, lo, len, w);
+            for (uint32_t j = 0; j < len; j++) probs[lo + j] = w[j] / p.mass;
+        }
     }
     return PX_OK;
 }

@@ -1,7 +1,48 @@
 #include "sampler_select.h"
 
+#include <math.h>
+
 /* ---------------------------------------------------------------------------------------------------------------
- * Top k by a bounded heap
+ * Maximum
+ * ------------------------------------------------------------------------------------------------------------- */
+
+enum { MAX_BLOCK = 1024 };
+
+/* A signed integer with the order of floats (-0 and +0 share one). */
+static inline int32_t signed_key(float v) {
+    const uint32_t b = llm_bits(v + 0.0f);
+    return (int32_t)(b ^ ((uint32_t)((int32_t)b >> 31) >> 1));
+}
+
+static inline float float_of_signed_key(int32_t k) {
+    return llm_float(k < 0 ? (uint32_t)k ^ 0x7fffffffu : (uint32_t)k);
+}
+
+/* Block by block, so that the inner loop vectorizes and the argmax needs one block's scan only. */
+float llm_row_max(const float *row, uint32_t n, int32_t *argmax, int *bad) {
+    int32_t best = INT32_MIN;
+    uint32_t best_lo = 0, n_bad = 0;
+    for (uint32_t lo = 0; lo < n; lo += MAX_BLOCK) {
+        const uint32_t hi = n - lo < MAX_BLOCK ? n : lo + MAX_BLOCK;
+        int32_t m = INT32_MIN;
+        for (uint32_t i = lo; i < hi; i++) {
+            const uint32_t b = llm_bits(row[i]);
+            const int32_t k = signed_key(row[i]);
+            m = k > m ? k : m;
+            n_bad += ((b & 0x7fffffffu) >= 0x7f800000u) & (b != 0xff800000u); /* NaN or +inf */
+        }
+        if (m > best) best = m, best_lo = lo;
+    }
+    const float max = float_of_signed_key(best);
+    uint32_t i = best_lo;
+    while (i + 1 < n && row[i] != max) i++;
+    *argmax = (int32_t)i;
+    *bad = n_bad != 0;
+    return max;
+}
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Sorted lists: top k by a bounded heap, and the nucleus by a weight histogram
  * ------------------------------------------------------------------------------------------------------------- */
 
 /* True when a comes after b in the token order. */
@@ -23,6 +64,30 @@ static void sift_down(llm_candidate *h, uint32_t n, uint32_t i) {
     h[i] = x;
 }
 
+/* Heap sort of a heap h [n]: moving the last-in-order root to the end leaves the array most likely first. */
+static void sort_heap(llm_candidate *h, uint32_t n) {
+    for (uint32_t end = n; end > 1; end--) {
+        llm_candidate t = h[0];
+        h[0] = h[end - 1];
+        h[end - 1] = t;
+        sift_down(h, end - 1, 0);
+    }
+}
+
+static void sort_list(llm_candidate *h, uint32_t n) {
+    for (uint32_t i = n / 2; i-- > 0;) sift_down(h, n, i);
+    sort_heap(h, n);
+}
+
+enum { FILTER = 16 };
+
+/* Nonzero when one of x [FILTER] has a key above `key`: one vector compare per 4 tokens. */
+static inline uint32_t any_above(const float *x, uint32_t key) {
+    uint32_t any = 0;
+    for (int j = 0; j < FILTER; j++) any |= (uint32_t)(llm_order_key(x[j]) > key);
+    return any;
+}
+
 uint32_t llm_select_top(const float *row, uint32_t n, uint32_t k, llm_candidate *out) {
     if (k > n) k = n;
     if (k == 0) return 0;
@@ -30,21 +95,105 @@ uint32_t llm_select_top(const float *row, uint32_t n, uint32_t k, llm_candidate 
     for (uint32_t i = k / 2; i-- > 0;) sift_down(out, k, i);
     /* Ids grow along the scan, so a later token equal to the heap's last one comes after it: strict > is exact. */
     float floor = out[0].value;
-    for (uint32_t i = k; i < n; i++) {
-        if (row[i] > floor) {
-            out[0] = (llm_candidate){row[i], (int32_t)i, 0.0f};
-            sift_down(out, k, 0);
-            floor = out[0].value;
+    uint32_t floor_key = llm_order_key(floor);
+    for (uint32_t lo = k; lo < n; lo += FILTER) {
+        const uint32_t hi = n - lo < FILTER ? n : lo + FILTER;
+        if (hi - lo == FILTER && !any_above(row + lo, floor_key)) continue;
+        for (uint32_t i = lo; i < hi; i++) {
+            if (row[i] > floor) {
+                out[0] = (llm_candidate){row[i], (int32_t)i, 0.0f};
+                sift_down(out, k, 0);
+                floor = out[0].value;
+                floor_key = llm_order_key(floor);
+            }
         }
     }
-    /* Heap sort: moving the last-in-order root to the end leaves the array most likely first. */
-    for (uint32_t end = k; end > 1; end--) {
-        llm_candidate t = out[0];
-        out[0] = out[end - 1];
-        out[end - 1] = t;
-        sift_down(out, end - 1, 0);
-    }
+    sort_heap(out, k);
     return k;
+}
+
+enum { NUCLEUS_BINS = 128, NUCLEUS_LANES = 8, CHUNK = LLM_CHUNK };
+
+/* Bin of a weight w in [0, 1]: quarter octaves below 1 (bin 0 holds w = 1), bins grow as w shrinks, the last bin
+ * holds everything below 2^-31. */
+static inline uint32_t weight_bin(float w) {
+    const int32_t d = (int32_t)(0x3f800000u >> 21) - (int32_t)(llm_bits(w) >> 21);
+    return d <= 0 ? 0u : d >= NUCLEUS_BINS - 1 ? NUCLEUS_BINS - 1u : (uint32_t)d;
+}
+
+void llm_weights(const float *row, uint32_t len, float m, float inv_t, float *w) {
+    for (uint32_t j = 0; j < len; j++) w[j] = llm_weight(row[j], m, inv_t);
+}
+
+double llm_sum(const float *w, uint32_t len) {
+    double lane[8] = {0};
+    uint32_t j = 0;
+    for (; j + 8 <= len; j += 8) {
+        for (int k = 0; k < 8; k++) lane[k] += w[j + k];
+    }
+    double acc = 0.0;
+    for (; j < len; j++) acc += w[j];
+    for (int k = 0; k < 8; k++) acc += lane[k];
+    return acc;
+}
+
+uint32_t llm_select_nucleus(const float *row, uint32_t n, float m, float inv_t, float p, float min_p, uint32_t cap,
+                            llm_candidate *out, double *mass) {
+    double lane_mass[NUCLEUS_LANES][NUCLEUS_BINS] = {{0}};
+    uint32_t lane_count[NUCLEUS_LANES][NUCLEUS_BINS] = {{0}};
+    float w[CHUNK];
+    for (uint32_t lo = 0; lo < n; lo += CHUNK) {
+        const uint32_t len = n - lo < CHUNK ? n - lo : CHUNK;
+        llm_weights(row + lo, len, m, inv_t, w);
+        for (uint32_t j = 0; j < len; j++) { /* lanes: neighbours in one bin do not wait on each other */
+            const uint32_t b = weight_bin(w[j]);
+            lane_mass[j % NUCLEUS_LANES][b] += w[j];
+            lane_count[j % NUCLEUS_LANES][b]++;
+        }
+    }
+    double bin_mass[NUCLEUS_BINS], total = 0.0;
+    for (uint32_t b = 0; b < NUCLEUS_BINS; b++) {
+        bin_mass[b] = 0.0;
+        for (uint32_t l = 0; l < NUCLEUS_LANES; l++) bin_mass[b] += lane_mass[l][b];
+        total += bin_mass[b];
+    }
+    *mass = total;
+    /* The last bin the truncations can reach: where the top-p sum crosses p, or where weights fall below min_p. */
+    uint32_t last = NUCLEUS_BINS - 1;
+    if (p < 1.0f) {
+        const double target = (double)p * total;
+        double acc = 0.0;
+        for (uint32_t b = 0; b < NUCLEUS_BINS; b++) {
+            acc += bin_mass[b];
+            if (acc >= target) {
+                last = b;
+                break;
+            }
+        }
+    }
+    if (min_p > 0.0f && weight_bin(min_p) < last) last = weight_bin(min_p);
+    uint64_t count = 0;
+    for (uint32_t b = 0; b <= last; b++) {
+        for (uint32_t l = 0; l < NUCLEUS_LANES; l++) count += lane_count[l][b];
+    }
+    if (count > cap) return UINT32_MAX;
+    /* Collect them: a logit a little below the bin's lower edge filters (vectorized), the weight decides. */
+    uint32_t floor_key = 0;
+    if (last < NUCLEUS_BINS - 1) {
+        const double edge = log((double)llm_float(((0x3f800000u >> 21) - last) << 21)) / (double)inv_t;
+        floor_key = llm_order_key((float)((double)m + edge - 1e-3 * (1.0 + fabs(edge)) - 1e-6 * fabs((double)m)));
+    }
+    uint32_t c = 0;
+    for (uint32_t lo = 0; lo < n && c < count; lo += FILTER) {
+        const uint32_t hi = n - lo < FILTER ? n : lo + FILTER;
+        if (hi - lo == FILTER && !any_above(row + lo, floor_key)) continue;
+        for (uint32_t i = lo; i < hi; i++) {
+            const float wi = llm_weight(row[i], m, inv_t);
+            if (weight_bin(wi) <= last && c < cap) out[c++] = (llm_candidate){row[i], (int32_t)i, wi};
+        }
+    }
+    sort_list(out, c);
+    return c;
 }
 
 /* ---------------------------------------------------------------------------------------------------------------
@@ -68,12 +217,7 @@ typedef struct radix_goal {
     float m, inv_t;
 } radix_goal;
 
-static float float_of_key(uint32_t key) {
-    uint32_t bits = (key & 0x80000000u) ? (key & 0x7fffffffu) : ~key;
-    float v;
-    memcpy(&v, &bits, sizeof v);
-    return v;
-}
+static float float_of_key(uint32_t key) { return llm_float((key & 0x80000000u) ? (key & 0x7fffffffu) : ~key); }
 
 /* Histograms digit `level` of the tokens inside g->within whose higher digits are `prefix`. */
 static void radix_histogram(const float *row, uint32_t n, const radix_goal *g, unsigned level, uint32_t prefix,
