@@ -207,7 +207,7 @@ uint32_t llm_select_nucleus(const float *row, uint32_t n, float m, float inv_t, 
  * (equal logits, taken lowest id first) the prefix needs.
  * ------------------------------------------------------------------------------------------------------------- */
 
-enum { RADIX_LEVELS = 3, RADIX_MAX_BINS = 1u << 11 };
+enum { RADIX_LEVELS = 3, RADIX_MAX_BINS = 1u << 11, RADIX_SPARE = 8 };
 static const unsigned radix_shift[RADIX_LEVELS] = {21, 10, 0};
 static const unsigned radix_bits[RADIX_LEVELS] = {11, 11, 10};
 
@@ -219,18 +219,32 @@ typedef struct radix_goal {
 
 static float float_of_key(uint32_t key) { return llm_float((key & 0x80000000u) ? (key & 0x7fffffffu) : ~key); }
 
-/* Histograms digit `level` of the tokens inside g->within whose higher digits are `prefix`. */
+/* Histograms digit `level` of the tokens inside g->within whose higher digits are `prefix`. A chunk at a time:
+ * keys, the match test and (by mass) the weights vectorize; the scatter is branch-free, sending tokens that do not
+ * match to one of RADIX_SPARE spare bins after the real ones (several, so that they do not wait on each other). */
 static void radix_histogram(const float *row, uint32_t n, const radix_goal *g, unsigned level, uint32_t prefix,
                             uint32_t *count, double *mass) {
     const unsigned shift = radix_shift[level], above = shift + radix_bits[level];
-    const uint32_t mask = (1u << radix_bits[level]) - 1u;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t key = llm_order_key(row[i]);
-        if (!llm_in_cut(key, (int32_t)i, g->within)) continue;
-        if (above < 32 && (key >> above) != prefix) continue;
-        uint32_t bin = (key >> shift) & mask;
-        count[bin]++;
-        if (g->by_mass) mass[bin] += llm_weight(row[i], g->m, g->inv_t);
+    const uint32_t mask = (1u << radix_bits[level]) - 1u, spare = RADIX_MAX_BINS;
+    const uint32_t high_mask = above < 32 ? ~0u << above : 0u, high = above < 32 ? prefix << above : 0u;
+    uint32_t bin[CHUNK];
+    float w[CHUNK];
+    for (uint32_t lo = 0; lo < n; lo += CHUNK) {
+        const uint32_t len = n - lo < CHUNK ? n - lo : CHUNK;
+        uint32_t any = 0;
+        for (uint32_t j = 0; j < len; j++) {
+            const uint32_t key = llm_order_key(row[lo + j]);
+            const uint32_t hit = (uint32_t)llm_in_cut(key, (int32_t)(lo + j), g->within) & ((key & high_mask) == high);
+            bin[j] = hit ? (key >> shift) & mask : spare + (j & (RADIX_SPARE - 1));
+            any |= hit;
+        }
+        if (!any) continue;
+        if (g->by_mass) {
+            llm_weights(row + lo, len, g->m, g->inv_t, w);
+            for (uint32_t j = 0; j < len; j++) count[bin[j]]++, mass[bin[j]] += w[j];
+        } else {
+            for (uint32_t j = 0; j < len; j++) count[bin[j]]++;
+        }
     }
 }
 
@@ -246,14 +260,14 @@ static int32_t nth_tie(const float *row, uint32_t n, llm_cut within, uint32_t ke
 /* The shortest prefix of g->within whose quantity reaches `target`; fraction > 0 makes the target that fraction
  * of the total quantity of within (known after the first pass). */
 static llm_cut radix_cut(const float *row, uint32_t n, const radix_goal *g, double target, double fraction) {
-    uint32_t count[RADIX_MAX_BINS];
-    double mass[RADIX_MAX_BINS];
+    uint32_t count[RADIX_MAX_BINS + RADIX_SPARE];
+    double mass[RADIX_MAX_BINS + RADIX_SPARE];
     double above = 0.0; /* quantity of the tokens whose key lies above the current range */
     uint32_t prefix = 0, ties = 0;
     for (unsigned level = 0; level < RADIX_LEVELS; level++) {
         const uint32_t bins = 1u << radix_bits[level];
-        memset(count, 0, bins * sizeof count[0]);
-        memset(mass, 0, bins * sizeof mass[0]);
+        memset(count, 0, sizeof count);
+        memset(mass, 0, sizeof mass);
         radix_histogram(row, n, g, level, prefix, count, mass);
         if (level == 0 && fraction > 0.0) {
             double total = 0.0;
