@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "sampler.h"
+#include "sampler_select.h"
 
 /* ---------------------------------------------------------------------------------------------------------------
  * Harness
@@ -263,6 +264,46 @@ static void test_history_accept_and_reset(void) {
     CHECK(llm_sampler_distribution(s, row, NULL, probs, NULL) == PX_OK, "distribution");
     for (int i = 1; i < V; i++) CHECK(probs[i] < probs[i - 1], "counts not respected at %d", i);
     llm_sampler_free(s);
+}
+
+static void test_tiny_and_odd_vocabularies(void) {
+    float row[37];
+    double probs[37];
+    px_llm_input in = params(1.0f);
+    in.top_p = 0.5f;
+    llm_sampler *s = make(&in, 1);
+    CHECK(s != NULL, "create n_vocab 1");
+    row[0] = -3.0f;
+    llm_sample_result r;
+    CHECK(llm_sampler_sample(s, row, NULL, &r) == PX_OK && r.token == 0, "n_vocab 1 sampled %d", r.token);
+    llm_sampler_free(s);
+    for (uint32_t limit = 0; limit <= LLM_SAMPLER_CANDIDATES; limit += LLM_SAMPLER_CANDIDATES) {
+        in.top_k = 0;
+        in.top_p = 0.999f;
+        s = make(&in, 37);
+        CHECK(s != NULL, "create n_vocab 37");
+        llm_sampler_set_candidate_limit(s, limit);
+        for (int i = 0; i < 37; i++) row[i] = i == 36 ? 2.0f : -1.0f; /* the best token in the tail of a filter */
+        CHECK(llm_sampler_distribution(s, row, NULL, probs, NULL) == PX_OK, "distribution");
+        CHECK(probs[36] > probs[0] && probs[0] > 0.0, "tail token: p36 %g p0 %g", probs[36], probs[0]);
+        llm_sampler_free(s);
+    }
+}
+
+static void test_exp_accuracy(void) {
+    double worst = 0.0;
+    float at = 0.0f;
+    /* every 61st float in (-87, 0] (about 18 million), against libm's double exp */
+    for (uint32_t b = 0x80000000u; b < 0xc2ae0000u; b += 61) {
+        float x;
+        memcpy(&x, &b, sizeof x);
+        const double want = exp((double)x), rel = fabs((double)llm_exp(x) - want) / want;
+        if (rel > worst) worst = rel, at = x;
+    }
+    printf("     llm_exp: max relative error %.3g (at %.9g)\n", worst, (double)at);
+    CHECK(worst < 1.2e-7, "relative error %.3g at %.9g", worst, (double)at);
+    CHECK(llm_exp(0.0f) == 1.0f && llm_exp(-0.0f) == 1.0f, "exp(0) != 1");
+    CHECK(llm_exp(-87.0f) == 0.0f && llm_exp(-1000.0f) == 0.0f && llm_exp(-INFINITY) == 0.0f, "no flush below -87");
 }
 
 /* ---------------------------------------------------------------------------------------------------------------
@@ -633,7 +674,7 @@ static void test_determinism(void) {
  * Performance on a 262,144-token row
  * ------------------------------------------------------------------------------------------------------------- */
 
-enum { PERF_V = 262144, PERF_SAMPLES = 1000 };
+enum { PERF_V = 262144, PERF_SAMPLES = 1000, PERF_SAMPLES_EXTRA = 200 };
 static float *perf_peaked, *perf_flat;
 
 static double now_s(void) {
@@ -650,61 +691,61 @@ static void perf_rows(void) {
     for (int j = 0; j < 30; j++) perf_peaked[(int)(test_uniform() * PERF_V)] += 12.0f + 0.4f * (float)j;
 }
 
-/* ms per sample, the row copy subtracted. */
-static double perf_run(px_llm_input in, const float *base, int *ok) {
+/* ms per sample over `samples` samples, the row copy subtracted. */
+static double perf_run(px_llm_input in, const float *base, int samples, int *ok) {
     float *row = malloc(PERF_V * sizeof *row);
     llm_sampler *s = make(&in, PERF_V);
     *ok = s != NULL;
     double t0 = now_s();
-    for (int i = 0; i < PERF_SAMPLES; i++) memcpy(row, base, PERF_V * sizeof *row);
+    for (int i = 0; i < samples; i++) memcpy(row, base, PERF_V * sizeof *row);
     double t1 = now_s();
     llm_sample_result r;
-    for (int i = 0; *ok && i < PERF_SAMPLES; i++) {
+    for (int i = 0; *ok && i < samples; i++) {
         memcpy(row, base, PERF_V * sizeof *row);
         *ok = llm_sampler_sample(s, row, NULL, &r) == PX_OK;
     }
     double t2 = now_s();
     llm_sampler_free(s);
     free(row);
-    return ((t2 - t1) - (t1 - t0)) * 1e3 / PERF_SAMPLES;
+    return ((t2 - t1) - (t1 - t0)) * 1e3 / samples;
 }
 
-static void perf_case(const char *label, px_llm_input in, const float *base) {
+static void perf_case(const char *label, px_llm_input in, const float *base, int samples) {
     int ok;
-    double ms = perf_run(in, base, &ok);
+    double ms = perf_run(in, base, samples, &ok);
     CHECK(ok, "sampling failed");
-    printf("     perf %-34s %8.4f ms/sample (262144 tokens, %d samples)\n", label, ms, PERF_SAMPLES);
+    printf("     perf %-38s %8.4f ms/sample (262144 tokens, %d samples)\n", label, ms, samples);
 }
 
-static void test_perf_greedy(void) { perf_case("greedy", params(0.0f), perf_peaked); }
+static void test_perf_greedy(void) { perf_case("greedy", params(0.0f), perf_peaked, PERF_SAMPLES); }
 
 static void test_perf_top_k(void) {
     px_llm_input in = params(0.8f);
     in.top_k = 40;
-    perf_case("top_k 40, T 0.8", in, perf_peaked);
+    perf_case("top_k 40, T 0.8", in, perf_peaked, PERF_SAMPLES);
 }
 
 static void test_perf_top_p(void) {
     px_llm_input in = params(0.8f);
     in.top_p = 0.9f;
-    perf_case("top_p 0.9, T 0.8 (peaked row)", in, perf_peaked);
-    perf_case("top_p 0.9, T 0.8 (flat row)", in, perf_flat);
+    perf_case("top_p 0.9, T 0.8 (peaked row)", in, perf_peaked, PERF_SAMPLES);
+    perf_case("top_p 0.9, T 0.8 (flat row: radix)", in, perf_flat, PERF_SAMPLES_EXTRA);
 }
 
 static void test_perf_others(void) {
     px_llm_input in = params(1.0f);
-    perf_case("temperature 1 only", in, perf_peaked);
+    perf_case("temperature 1 only", in, perf_peaked, PERF_SAMPLES_EXTRA);
     in.top_k = 40;
     in.top_p = 0.95f;
     in.min_p = 0.05f;
     in.flags = PX_LLM_LOGPROBS;
     in.n_top_logprobs = 5;
     in.repetition_penalty = 1.1f;
-    perf_case("top_k 40 + top_p + min_p + logprobs 5", in, perf_peaked);
+    perf_case("top_k 40, top_p, min_p, rep, logprobs 5", in, perf_peaked, PERF_SAMPLES_EXTRA);
     in.top_k = 5000;
     in.n_top_logprobs = 0;
     in.flags = 0;
-    perf_case("top_k 5000 (radix)", in, perf_peaked);
+    perf_case("top_k 5000 (radix)", in, perf_peaked, PERF_SAMPLES_EXTRA);
 }
 
 /* ---------------------------------------------------------------------------------------------------------------
@@ -719,6 +760,8 @@ int main(void) {
     run("parameter validation names the parameter", test_parameter_validation);
     run("stop tokens", test_stop_tokens);
     run("history: accept, errors, reset, growth", test_history_accept_and_reset);
+    run("tiny and odd vocabularies", test_tiny_and_odd_vocabularies);
+    run("llm_exp accuracy", test_exp_accuracy);
     run("golden file reads", test_golden_file_reads);
     char name[160];
     for (int i = 0; i < n_goldens; i++) {
