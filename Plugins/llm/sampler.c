@@ -14,11 +14,14 @@
  *
  * Every truncation keeps a prefix of the token order (sampler_select.h). Two routes to the kept set, which give the
  * same distribution (the tests run every golden case through both):
- *   A. top_k in [1, candidate slots]: a bounded heap picks the k best into a sorted list; top-p and min-p shorten
- *      the list; the draw walks it.
- *   B. otherwise: radix selects describe top-k and top-p as a cut of the order; one pass weighs the kept tokens per
- *      block of the row; the draw picks a block by its mass, then a token inside it. No memory grows with n_vocab.
- * The row is only written by step 1 and 2; the weights of later steps are recomputed, never stored in it.
+ *   A. a sorted candidate list (at most LLM_SAMPLER_CANDIDATES): the top_k best from a bounded heap when
+ *      top_k <= 1024, or, without top_k, every token top-p / min-p can keep (llm_select_nucleus); top-p and min-p
+ *      shorten the list; the draw walks it. The common case, and the fast one.
+ *   B. otherwise (no truncation, top_k > 1024, or a nucleus wider than the list): radix selects describe top-k and
+ *      top-p as a cut of the order; one pass weighs the kept tokens per block of the row; the draw picks a block by
+ *      its mass, then a token inside it.
+ * Neither route allocates or needs memory that grows with n_vocab. The row is only written by steps 1 and 2; the
+ * weights of later steps are recomputed, never stored in it, so the logprobs can be read after the draw.
  */
 #include "sampler.h"
 
@@ -35,11 +38,12 @@
 /** Blocks of the row in route B: the draw recomputes one block's weights (n_vocab / 256 of them). */
 #define DRAW_BLOCKS 256u
 
-/** One token of the penalty history (open addressing; token -1 marks an empty slot). */
+/** One token of the penalty history (open addressing; token -1 marks an empty slot). A slot exists for every token
+ *  of the prompt (when the repetition penalty is on) and of the output, so the repetition penalty applies to every
+ *  slot, and frequency and presence to the slots with output_count > 0. */
 typedef struct history_slot {
     int32_t token;
     uint32_t output_count; /* times sampled */
-    uint32_t in_prompt;    /* 1 when the prompt holds it */
 } history_slot;
 
 struct llm_sampler {
@@ -61,7 +65,7 @@ struct llm_sampler {
     double block_mass[DRAW_BLOCKS];
     llm_candidate top[LLM_SAMPLER_MAX_TOP];
     uint32_t cand_slots, cand_limit;
-    llm_candidate cand[];      /* [cand_slots] route A's list: min(top_k, LLM_SAMPLER_CANDIDATES) */
+    llm_candidate cand[];      /* [cand_slots] route A's list: min(top_k, 1024), 1024 for a nucleus, else 0 */
 };
 
 /* ---------------------------------------------------------------------------------------------------------------
@@ -92,18 +96,19 @@ static uint64_t rng_next(uint64_t s[4]) {
 static double rng_uniform(uint64_t s[4]) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
 
 /* ---------------------------------------------------------------------------------------------------------------
- * Token history: a hash map from token to (output count, in prompt); O(1) amortized per token, memory in the number
- * of distinct tokens seen, never in n_vocab. Applying it costs O(distinct tokens) per sample.
+ * Token history: a hash map from token to its output count; O(1) amortized per token; memory 8 bytes per slot, at
+ * most twice the distinct tokens seen (never n_vocab-sized up front). Applying it costs O(slots) per sample.
  * ------------------------------------------------------------------------------------------------------------- */
 
 static uint32_t history_home(int32_t token, uint32_t cap) {
-    return ((uint32_t)token * 0x9e3779b1u) & (cap - 1u); /* Fibonacci hashing; cap is a power of two */
+    uint32_t h = (uint32_t)token * 0x9e3779b1u; /* Fibonacci hashing, high bits folded down; cap is a power of two */
+    return (h ^ (h >> 15)) & (cap - 1u);
 }
 
 static int history_reserve(llm_sampler *s, uint32_t cap) {
     history_slot *slots = malloc((size_t)cap * sizeof *slots);
     if (slots == NULL) return 0;
-    for (uint32_t i = 0; i < cap; i++) slots[i] = (history_slot){-1, 0, 0};
+    for (uint32_t i = 0; i < cap; i++) slots[i] = (history_slot){-1, 0};
     for (uint32_t i = 0; i < s->history_cap; i++) {
         if (s->history[i].token < 0) continue;
         uint32_t j = history_home(s->history[i].token, cap);
@@ -123,14 +128,14 @@ static history_slot *history_slot_of(llm_sampler *s, int32_t token) {
     uint32_t j = history_home(token, s->history_cap);
     while (s->history[j].token >= 0 && s->history[j].token != token) j = (j + 1) & (s->history_cap - 1u);
     if (s->history[j].token < 0) {
-        s->history[j] = (history_slot){token, 0, 0};
+        s->history[j] = (history_slot){token, 0};
         s->history_used++;
     }
     return &s->history[j];
 }
 
 void llm_sampler_reset_history(llm_sampler *s) {
-    for (uint32_t i = 0; i < s->history_cap; i++) s->history[i] = (history_slot){-1, 0, 0};
+    for (uint32_t i = 0; i < s->history_cap; i++) s->history[i] = (history_slot){-1, 0};
     s->history_used = 0;
 }
 
@@ -138,9 +143,7 @@ px_status llm_sampler_accept_prompt(llm_sampler *s, const int32_t *tokens, uint3
     for (uint32_t i = 0; i < n; i++) {
         if (tokens[i] < 0 || tokens[i] >= s->n_vocab) return PX_ERR_INVALID_ARGUMENT;
         if (!s->track_prompt) continue;
-        history_slot *slot = history_slot_of(s, tokens[i]);
-        if (slot == NULL) return PX_ERR_OUT_OF_MEMORY;
-        slot->in_prompt = 1;
+        if (history_slot_of(s, tokens[i]) == NULL) return PX_ERR_OUT_OF_MEMORY;
     }
     return PX_OK;
 }

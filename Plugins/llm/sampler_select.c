@@ -112,13 +112,15 @@ uint32_t llm_select_top(const float *row, uint32_t n, uint32_t k, llm_candidate 
     return k;
 }
 
-enum { NUCLEUS_BINS = 128, NUCLEUS_LANES = 8, CHUNK = LLM_CHUNK };
+/* The nucleus histogram: NUCLEUS_BINS bins of a quarter octave of weight each, from 1 down to about 2^-16 (bin 0
+ * holds w = 1), and one tail bin for everything lighter. Light tokens, the bulk of a row, only add to the tail's mass,
+ * in a vectorized loop; only the heavy ones are scattered into the per-lane bins. */
+enum { NUCLEUS_BINS = 64, NUCLEUS_TAIL = NUCLEUS_BINS, NUCLEUS_LANES = 8, CHUNK = LLM_CHUNK };
+#define HEAVY_BITS (((0x3f800000u >> 21) - (NUCLEUS_BINS - 1u)) << 21) /* lower edge of the last tracked bin */
 
-/* Bin of a weight w in [0, 1]: quarter octaves below 1 (bin 0 holds w = 1), bins grow as w shrinks, the last bin
- * holds everything below 2^-31. */
 static inline uint32_t weight_bin(float w) {
     const int32_t d = (int32_t)(0x3f800000u >> 21) - (int32_t)(llm_bits(w) >> 21);
-    return d <= 0 ? 0u : d >= NUCLEUS_BINS - 1 ? NUCLEUS_BINS - 1u : (uint32_t)d;
+    return d <= 0 ? 0u : d >= NUCLEUS_TAIL ? NUCLEUS_TAIL : (uint32_t)d;
 }
 
 void llm_weights(const float *row, uint32_t len, float m, float inv_t, float *w) {
@@ -137,33 +139,55 @@ double llm_sum(const float *w, uint32_t len) {
     return acc;
 }
 
-uint32_t llm_select_nucleus(const float *row, uint32_t n, float m, float inv_t, float p, float min_p, uint32_t cap,
-                            llm_candidate *out, double *mass) {
+/* Adds the weights of row [n] to bin_mass / bin_count [NUCLEUS_BINS + 1]. */
+static void nucleus_histogram(const float *row, uint32_t n, float m, float inv_t, double *bin_mass,
+                              uint64_t *bin_count) {
     double lane_mass[NUCLEUS_LANES][NUCLEUS_BINS] = {{0}};
     uint32_t lane_count[NUCLEUS_LANES][NUCLEUS_BINS] = {{0}};
-    float w[CHUNK];
+    float w[CHUNK], light[CHUNK];
+    double tail = 0.0;
+    uint64_t heavy_total = 0;
     for (uint32_t lo = 0; lo < n; lo += CHUNK) {
         const uint32_t len = n - lo < CHUNK ? n - lo : CHUNK;
         llm_weights(row + lo, len, m, inv_t, w);
-        for (uint32_t j = 0; j < len; j++) { /* lanes: neighbours in one bin do not wait on each other */
+        uint32_t heavy = 0;
+        for (uint32_t j = 0; j < len; j++) {
+            const uint32_t wb = llm_bits(w[j]), is_heavy = (uint32_t)(wb >= HEAVY_BITS);
+            light[j] = llm_float(wb & (is_heavy - 1u));
+            heavy += is_heavy;
+        }
+        tail += llm_sum(light, len);
+        heavy_total += heavy;
+        for (uint32_t j = 0; heavy > 0 && j < len; j++) { /* lanes: neighbours in one bin do not wait on each other */
+            if (llm_bits(w[j]) < HEAVY_BITS) continue;
             const uint32_t b = weight_bin(w[j]);
             lane_mass[j % NUCLEUS_LANES][b] += w[j];
             lane_count[j % NUCLEUS_LANES][b]++;
+            heavy--;
         }
     }
-    double bin_mass[NUCLEUS_BINS], total = 0.0;
     for (uint32_t b = 0; b < NUCLEUS_BINS; b++) {
         bin_mass[b] = 0.0;
-        for (uint32_t l = 0; l < NUCLEUS_LANES; l++) bin_mass[b] += lane_mass[l][b];
-        total += bin_mass[b];
+        bin_count[b] = 0;
+        for (uint32_t l = 0; l < NUCLEUS_LANES; l++) bin_mass[b] += lane_mass[l][b], bin_count[b] += lane_count[l][b];
     }
+    bin_mass[NUCLEUS_TAIL] = tail;
+    bin_count[NUCLEUS_TAIL] = n - heavy_total;
+}
+
+uint32_t llm_select_nucleus(const float *row, uint32_t n, float m, float inv_t, float p, float min_p, uint32_t cap,
+                            llm_candidate *out, double *mass) {
+    double bin_mass[NUCLEUS_BINS + 1], total = 0.0;
+    uint64_t bin_count[NUCLEUS_BINS + 1];
+    nucleus_histogram(row, n, m, inv_t, bin_mass, bin_count);
+    for (uint32_t b = 0; b <= NUCLEUS_TAIL; b++) total += bin_mass[b];
     *mass = total;
     /* The last bin the truncations can reach: where the top-p sum crosses p, or where weights fall below min_p. */
-    uint32_t last = NUCLEUS_BINS - 1;
+    uint32_t last = NUCLEUS_TAIL;
     if (p < 1.0f) {
         const double target = (double)p * total;
         double acc = 0.0;
-        for (uint32_t b = 0; b < NUCLEUS_BINS; b++) {
+        for (uint32_t b = 0; b < NUCLEUS_TAIL; b++) {
             acc += bin_mass[b];
             if (acc >= target) {
                 last = b;
@@ -173,13 +197,11 @@ uint32_t llm_select_nucleus(const float *row, uint32_t n, float m, float inv_t, 
     }
     if (min_p > 0.0f && weight_bin(min_p) < last) last = weight_bin(min_p);
     uint64_t count = 0;
-    for (uint32_t b = 0; b <= last; b++) {
-        for (uint32_t l = 0; l < NUCLEUS_LANES; l++) count += lane_count[l][b];
-    }
+    for (uint32_t b = 0; b <= last; b++) count += bin_count[b];
     if (count > cap) return UINT32_MAX;
     /* Collect them: a logit a little below the bin's lower edge filters (vectorized), the weight decides. */
     uint32_t floor_key = 0;
-    if (last < NUCLEUS_BINS - 1) {
+    if (last < NUCLEUS_TAIL) {
         const double edge = log((double)llm_float(((0x3f800000u >> 21) - last) << 21)) / (double)inv_t;
         floor_key = llm_order_key((float)((double)m + edge - 1e-3 * (1.0 + fabs(edge)) - 1e-6 * fabs((double)m)));
     }
