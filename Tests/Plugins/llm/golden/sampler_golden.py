@@ -139,6 +139,12 @@ def cases():
     out.append(case("plus_inf", 16, linf))
     out.append(case("small_vocab_chain", 8, [2.0, 1.5, 0.25, 1.0, -1.0, 0.5, 3.0, 0.0], temperature=0.8, top_k=6,
                     top_p=0.95))
+    # One heavy token and a light bulk (weights below 2^-16): top-p and min-p reach into the bulk.
+    tail = normal_logits(9, 64, 0.3)
+    tail = [x - 12.0 for x in tail]
+    tail[5] = 0.0
+    out.append(case("top_p_into_the_light_tail", 64, tail, top_p=0.9999))
+    out.append(case("min_p_into_the_light_tail", 64, tail, min_p=5e-6))
     # Wider rows: blocks of several tokens in the draw, many equal logits at the top-p edge.
     out.append(case("flat_600_top_p_ties", 600, normal_logits(7, 600, 0.5, quantum=0.125), top_p=0.9))
     out.append(case("flat_600_top_k_400_min_p", 600, normal_logits(8, 600, 1.0, quantum=1 / 64), temperature=0.7,
