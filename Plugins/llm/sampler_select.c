@@ -279,6 +279,39 @@ static int32_t nth_tie(const float *row, uint32_t n, llm_cut within, uint32_t ke
     return within.last_id; /* unreachable: r never exceeds the ties counted by the histogram */
 }
 
+/* Walks bins [bins] from the top, adding each one's quantity to *above while the goal stays out of reach; returns
+ * the bin that reaches it (the lowest non-empty one when rounding leaves the goal just out of reach: the whole range
+ * is needed then). */
+static uint32_t crossing_bin(const uint32_t *count, const double *mass, uint32_t bins, int by_mass, double target,
+                             double *above) {
+    uint32_t lowest = 0;
+    for (uint32_t b = bins; b-- > 0;) {
+        if (count[b] == 0) continue;
+        const double q = by_mass ? mass[b] : (double)count[b];
+        if (*above + q >= target) return b;
+        *above += q;
+        lowest = b;
+    }
+    *above -= by_mass ? mass[lowest] : (double)count[lowest];
+    return lowest;
+}
+
+/* How many of the `ties` tokens with the prefix's key (lowest id first) the goal needs, given what lies above. */
+static uint32_t ties_needed(const radix_goal *g, uint32_t key, uint32_t ties, double above, double target) {
+    if (!g->by_mass) {
+        const double need = target - above;
+        return need >= (double)ties ? ties : need < 1.0 ? 1u : (uint32_t)need;
+    }
+    const float w = llm_weight(float_of_key(key), g->m, g->inv_t);
+    uint32_t r = 0;
+    while (r < ties) {
+        r++;
+        above += w;
+        if (above >= target) break;
+    }
+    return r;
+}
+
 /* The shortest prefix of g->within whose quantity reaches `target`; fraction > 0 makes the target that fraction
  * of the total quantity of within (known after the first pass). */
 static llm_cut radix_cut(const float *row, uint32_t n, const radix_goal *g, double target, double fraction) {
@@ -296,39 +329,12 @@ static llm_cut radix_cut(const float *row, uint32_t n, const radix_goal *g, doub
             for (uint32_t b = 0; b < bins; b++) total += mass[b];
             target = fraction * total;
         }
-        int64_t chosen = -1, lowest = -1;
-        for (int64_t b = (int64_t)bins - 1; b >= 0; b--) {
-            if (count[b] == 0) continue;
-            double q = g->by_mass ? mass[b] : (double)count[b];
-            lowest = b;
-            if (above + q >= target) {
-                chosen = b;
-                break;
-            }
-            above += q;
-        }
-        if (chosen < 0) { /* rounding left the goal just out of reach: the whole range is needed */
-            chosen = lowest;
-            above -= g->by_mass ? mass[lowest] : (double)count[lowest];
-        }
-        prefix = (prefix << radix_bits[level]) | (uint32_t)chosen;
-        ties = count[chosen];
+        const uint32_t b = crossing_bin(count, mass, bins, g->by_mass, target, &above);
+        prefix = (prefix << radix_bits[level]) | b;
+        ties = count[b];
     }
-    /* prefix is now a whole key; take its ties, lowest id first, until the goal is reached. */
-    uint32_t r = 0;
-    if (g->by_mass) {
-        const float w = llm_weight(float_of_key(prefix), g->m, g->inv_t);
-        double acc = above;
-        while (r < ties) {
-            r++;
-            acc += w;
-            if (acc >= target) break;
-        }
-    } else {
-        double need = target - above;
-        r = need >= (double)ties ? ties : (uint32_t)need;
-        if (r == 0) r = 1;
-    }
+    /* prefix is now a whole key: the prefix of the order ends among the tokens holding it. */
+    const uint32_t r = ties_needed(g, prefix, ties, above, target);
     if (r == ties) return (llm_cut){prefix, prefix == g->within.key ? g->within.last_id : INT32_MAX};
     return (llm_cut){prefix, nth_tie(row, n, g->within, prefix, r)};
 }
