@@ -28,7 +28,8 @@
  * ------------------------------------------------------------------------------------------------------------- */
 
 static int passed, failed;
-static char why[512]; /* first failure of the running case */
+static char why[512];  /* first failure of the running case */
+static char note[256]; /* what a passing case measured, printed on its line */
 
 #define CHECK(cond, ...)                                                                                         \
     do {                                                                                                         \
@@ -39,11 +40,11 @@ static char why[512]; /* first failure of the running case */
     } while (0)
 
 static void run(const char *name, void (*fn)(void)) {
-    why[0] = '\0';
+    why[0] = note[0] = '\0';
     fn();
     if (why[0] == '\0') {
         passed++;
-        printf("ok   %s\n", name);
+        printf("ok   %s%s%s\n", name, note[0] ? ": " : "", note);
     } else {
         failed++;
         printf("FAIL %s: %s\n", name, why);
@@ -300,7 +301,7 @@ static void test_exp_accuracy(void) {
         const double want = exp((double)x), rel = fabs((double)llm_exp(x) - want) / want;
         if (rel > worst) worst = rel, at = x;
     }
-    printf("     llm_exp: max relative error %.3g (at %.9g)\n", worst, (double)at);
+    snprintf(note, sizeof note, "max relative error %.3g (at %.9g)", worst, (double)at);
     CHECK(worst < 1.2e-7, "relative error %.3g at %.9g", worst, (double)at);
     CHECK(llm_exp(0.0f) == 1.0f && llm_exp(-0.0f) == 1.0f, "exp(0) != 1");
     CHECK(llm_exp(-87.0f) == 0.0f && llm_exp(-1000.0f) == 0.0f && llm_exp(-INFINITY) == 0.0f, "no flush below -87");
@@ -568,12 +569,13 @@ static void chi_square(const char *name, uint32_t limit) {
     CHECK(ok, "sample failed");
     CHECK(stray == 0, "%u draws took tokens the chain removes", stray);
     const double p = gamma_q((cells - 1) / 2.0, x2 / 2.0);
-    printf("     chi-square %s (%s): %u cells, X2 = %.2f, p = %.4f\n", name, limit ? "list" : "radix", cells, x2, p);
+    snprintf(note, sizeof note, "%u cells, X2 = %.2f, p = %.4f", cells, x2, p);
     CHECK(p > CHI2_MIN_P, "X2 = %.2f over %u cells: p = %.3g <= %g", x2, cells, p, CHI2_MIN_P);
 }
 
 static void test_chi_square_list(void) { chi_square("small_vocab_chain", LLM_SAMPLER_CANDIDATES); }
 static void test_chi_square_radix(void) { chi_square("small_vocab_chain", 0); }
+static void test_chi_square_nucleus(void) { chi_square("chain_top_p_then_min_p", LLM_SAMPLER_CANDIDATES); }
 static void test_chi_square_temperature(void) { chi_square("temperature_0.7", 0); }
 static void test_chi_square_top_p_ties(void) { chi_square("flat_600_top_p_ties", 0); }
 
@@ -710,42 +712,50 @@ static double perf_run(px_llm_input in, const float *base, int samples, int *ok)
     return ((t2 - t1) - (t1 - t0)) * 1e3 / samples;
 }
 
-static void perf_case(const char *label, px_llm_input in, const float *base, int samples) {
+static void perf_case(px_llm_input in, const float *base, int samples) {
     int ok;
     double ms = perf_run(in, base, samples, &ok);
     CHECK(ok, "sampling failed");
-    printf("     perf %-38s %8.4f ms/sample (262144 tokens, %d samples)\n", label, ms, samples);
+    snprintf(note, sizeof note, "%.4f ms/sample (262144 tokens, %d samples)", ms, samples);
 }
 
-static void test_perf_greedy(void) { perf_case("greedy", params(0.0f), perf_peaked, PERF_SAMPLES); }
+static void test_perf_greedy(void) { perf_case(params(0.0f), perf_peaked, PERF_SAMPLES); }
 
 static void test_perf_top_k(void) {
     px_llm_input in = params(0.8f);
     in.top_k = 40;
-    perf_case("top_k 40, T 0.8", in, perf_peaked, PERF_SAMPLES);
+    perf_case(in, perf_peaked, PERF_SAMPLES);
 }
 
-static void test_perf_top_p(void) {
+static void test_perf_top_p_peaked(void) {
     px_llm_input in = params(0.8f);
     in.top_p = 0.9f;
-    perf_case("top_p 0.9, T 0.8 (peaked row)", in, perf_peaked, PERF_SAMPLES);
-    perf_case("top_p 0.9, T 0.8 (flat row: radix)", in, perf_flat, PERF_SAMPLES_EXTRA);
+    perf_case(in, perf_peaked, PERF_SAMPLES);
 }
 
-static void test_perf_others(void) {
+static void test_perf_top_p_flat(void) {
+    px_llm_input in = params(0.8f);
+    in.top_p = 0.9f;
+    perf_case(in, perf_flat, PERF_SAMPLES_EXTRA);
+}
+
+static void test_perf_temperature(void) { perf_case(params(1.0f), perf_peaked, PERF_SAMPLES_EXTRA); }
+
+static void test_perf_full_chain(void) {
     px_llm_input in = params(1.0f);
-    perf_case("temperature 1 only", in, perf_peaked, PERF_SAMPLES_EXTRA);
     in.top_k = 40;
     in.top_p = 0.95f;
     in.min_p = 0.05f;
     in.flags = PX_LLM_LOGPROBS;
     in.n_top_logprobs = 5;
     in.repetition_penalty = 1.1f;
-    perf_case("top_k 40, top_p, min_p, rep, logprobs 5", in, perf_peaked, PERF_SAMPLES_EXTRA);
+    perf_case(in, perf_peaked, PERF_SAMPLES_EXTRA);
+}
+
+static void test_perf_top_k_5000(void) {
+    px_llm_input in = params(1.0f);
     in.top_k = 5000;
-    in.n_top_logprobs = 0;
-    in.flags = 0;
-    perf_case("top_k 5000 (radix)", in, perf_peaked, PERF_SAMPLES_EXTRA);
+    perf_case(in, perf_peaked, PERF_SAMPLES_EXTRA);
 }
 
 /* ---------------------------------------------------------------------------------------------------------------
@@ -775,14 +785,18 @@ int main(void) {
     run("chi-square helper matches scipy", test_gamma_q_values);
     run("chi-square 200k draws, list route", test_chi_square_list);
     run("chi-square 200k draws, radix route", test_chi_square_radix);
+    run("chi-square 200k draws, nucleus list (top-p, min-p)", test_chi_square_nucleus);
     run("chi-square 200k draws, temperature only", test_chi_square_temperature);
     run("chi-square 200k draws, top-p over ties", test_chi_square_top_p_ties);
     run("determinism: seed, batch, threads", test_determinism);
     perf_rows();
     run("perf greedy", test_perf_greedy);
-    run("perf top-k", test_perf_top_k);
-    run("perf top-p", test_perf_top_p);
-    run("perf other chains", test_perf_others);
+    run("perf top_k 40, T 0.8", test_perf_top_k);
+    run("perf top_p 0.9, T 0.8, peaked row", test_perf_top_p_peaked);
+    run("perf top_p 0.9, T 0.8, flat row (radix)", test_perf_top_p_flat);
+    run("perf temperature 1 only (radix)", test_perf_temperature);
+    run("perf top_k 40, top_p 0.95, min_p 0.05, rep 1.1, logprobs 5", test_perf_full_chain);
+    run("perf top_k 5000 (radix)", test_perf_top_k_5000);
     free(perf_peaked), free(perf_flat);
     free_goldens();
     printf("%d passed, %d failed\n", passed, failed);
