@@ -253,19 +253,23 @@ static void radix_histogram(const float *row, uint32_t n, const radix_goal *g, u
     float w[CHUNK];
     for (uint32_t lo = 0; lo < n; lo += CHUNK) {
         const uint32_t len = n - lo < CHUNK ? n - lo : CHUNK;
-        uint32_t any = 0;
+        uint32_t hits = 0;
         for (uint32_t j = 0; j < len; j++) {
             const uint32_t key = llm_order_key(row[lo + j]);
             const uint32_t hit = (uint32_t)llm_in_cut(key, (int32_t)(lo + j), g->within) & ((key & high_mask) == high);
             bin[j] = hit ? (key >> shift) & mask : spare + (j & (RADIX_SPARE - 1));
-            any |= hit;
+            hits += hit;
         }
-        if (!any) continue;
-        if (g->by_mass) {
+        if (hits == 0) continue;
+        if (!g->by_mass) {
+            for (uint32_t j = 0; j < len; j++) count[bin[j]]++;
+        } else if (hits * 8 < len) { /* few hits (deeper levels): weigh just those */
+            for (uint32_t j = 0; j < len; j++) {
+                if (bin[j] < spare) count[bin[j]]++, mass[bin[j]] += llm_weight(row[lo + j], g->m, g->inv_t);
+            }
+        } else {
             llm_weights(row + lo, len, g->m, g->inv_t, w);
             for (uint32_t j = 0; j < len; j++) count[bin[j]]++, mass[bin[j]] += w[j];
-        } else {
-            for (uint32_t j = 0; j < len; j++) count[bin[j]]++;
         }
     }
 }
