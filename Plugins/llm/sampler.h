@@ -21,8 +21,8 @@
 /** Most alternatives a sample reports (px_llm_input.n_top_logprobs, px_tokens_out.n_top). */
 #define LLM_SAMPLER_MAX_TOP 20
 
-/** Default number of candidate slots a sampler keeps: top-k up to this size runs on a heap, and a truncated set
- *  up to this size is drawn from a list; anything larger takes the allocation-free radix path (see sampler.c). */
+/** Most candidates a sampler lists: top-k up to this size runs on a heap, and a top-p / min-p nucleus up to this
+ *  size is collected and sorted; anything larger takes the radix path, which needs no list (see sampler.c). */
 #define LLM_SAMPLER_CANDIDATES 1024
 
 /** One request's sampling state: parameters, RNG, token history for penalties, candidate workspace. */
@@ -48,7 +48,7 @@ void llm_sampler_free(llm_sampler *sampler);
 
 /** Records prompt tokens for the repetition penalty. Call it once per prompt token, in any chunking (prefill
  *  chunks). Returns PX_ERR_INVALID_ARGUMENT for a token outside [0, n_vocab), PX_ERR_OUT_OF_MEMORY when the
- *  history cannot grow; the history is unchanged by a failed call's remaining tokens. */
+ *  history cannot grow; on failure the tokens before the failing one stay recorded. */
 px_status llm_sampler_accept_prompt(llm_sampler *sampler, const int32_t *tokens /* (borrowed during the call) [n] */,
                                     uint32_t n);
 
