@@ -63,8 +63,8 @@ static inline int llm_in_cut(uint32_t key, int32_t id, llm_cut c) {
 
 /** e^x for x <= 0 (and -inf), flushed to 0 below -87 (e^-87 ~ 1.6e-38, where floats turn subnormal). Cephes'
  *  expf polynomial after a round-to-nearest reduction by ln 2: relative error at most 8.3e-8 (under 2^-23) over
- *  (-87, 0], as a sweep of every float there showed (the tests sweep every 61st). Branch-free with selects on bits, so that loops over it vectorize; the plugin's own, so
- *  weights do not depend on the libm version. */
+ *  (-87, 0], as a sweep of every float there showed (the tests sweep every 61st). Branch-free with selects on bits,
+ *  so that loops over it vectorize; the plugin's own, so weights do not depend on the libm version. */
 static inline float llm_exp(float x) {
     const uint32_t xb = llm_bits(x);
     const uint32_t live = 0u - (uint32_t)(xb < 0xc2ae0000u); /* all ones when -87 < x (x <= 0, or small x > 0) */
