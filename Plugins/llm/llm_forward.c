@@ -1,0 +1,162 @@
+/*
+ * llm_forward.c — the transformer over one batch, read top to bottom in llm_forward and forward_layer.
+ * Matrix products keep the weights quantized: the activation rows are quantized once into the weight type's dot
+ * type (as llama.cpp does), then each host worker multiplies a slice of weight rows by every token of the batch.
+ */
+#include "llm_forward.h"
+
+#include "ggml_types.h"
+#include "llm_ops.h"
+#include "quants.h"
+
+#include <string.h>
+
+/* ---- matrix products on the host's workers --------------------------------------------------------------------- */
+
+typedef struct quantize_job {
+    const float *x; /* [n_tokens, k] */
+    uint8_t *xq;    /* [n_tokens, row_bytes] */
+    int64_t k;
+    uint64_t row_bytes;
+    uint32_t dot_type;
+} quantize_job;
+
+static void quantize_task(void *context, uint32_t t, uint32_t worker) {
+    (void)worker;
+    const quantize_job *job = context;
+    llm_quantize_row(job->dot_type, job->x + (uint64_t)t * job->k, job->xq + (uint64_t)t * job->row_bytes, job->k);
+}
+
+typedef struct matmul_job {
+    const px_model *m;
+    const llm_tensor *w;
+    const uint8_t *xq;
+    uint64_t x_row_bytes;
+    uint32_t n_tokens;
+    float *out;
+    int64_t out_stride;
+    int64_t rows_per_task;
+} matmul_job;
+
+/* [worker] One slice of weight rows times every token. */
+static void matmul_task(void *context, uint32_t index, uint32_t worker) {
+    (void)worker;
+    const matmul_job *job = context;
+    int64_t r0 = (int64_t)index * job->rows_per_task;
+    int64_t rows = job->w->ne1 - r0 < job->rows_per_task ? job->w->ne1 - r0 : job->rows_per_task;
+    if (rows <= 0) return;
+    llm_matmul_rows(job->w->type, llm_data(job->m, job->w) + (uint64_t)r0 * job->w->row_bytes, job->w->row_bytes, rows,
+                    job->w->ne0, job->xq, job->x_row_bytes, job->n_tokens, job->out + r0, job->out_stride);
+}
+
+/* Which activation rows are in m->s.xq now, so that q, k and v (or gate and up) quantize their input once. */
+typedef struct quantized_input {
+    const float *source;
+    uint32_t dot_type;
+    uint32_t n_tokens;
+} quantized_input;
+
+/* out[t] = W . x[t] for t in [0, n): x [n, w->ne0], out [n, out_stride] (columns [0, w->ne1)). */
+static px_status project(px_model *m, px_stream *stream, quantized_input *cache, const float *x, uint32_t n,
+                         const llm_tensor *w, float *out, int64_t out_stride) {
+    const px_host *host = m->host;
+    uint32_t dot = llm_vec_dot_type(w->type);
+    uint64_t row_bytes = llm_quantized_row_bytes(dot, w->ne0);
+    if (row_bytes == 0 || row_bytes > m->s.xq_row_bytes) return PX_ERR_INTERNAL;
+    if (cache->source != x || cache->dot_type != dot || cache->n_tokens != n) {
+        quantize_job q = {x, m->s.xq, w->ne0, row_bytes, dot};
+        px_status status = host->parallel_for(host, stream, n, quantize_task, &q);
+        if (status != PX_OK) return status;
+        *cache = (quantized_input){x, dot, n};
+    }
+    uint32_t tasks = m->workers * 4;
+    int64_t per_task = (w->ne1 + tasks - 1) / tasks;
+    per_task = (per_task + 15) / 16 * 16;
+    matmul_job job = {m, w, m->s.xq, row_bytes, n, out, out_stride, per_task};
+    return host->parallel_for(host, stream, (uint32_t)((w->ne1 + per_task - 1) / per_task), matmul_task, &job);
+}
+
+/* ---- the transformer ------------------------------------------------------------------------------------------- */
+
+/* Token embeddings, scaled by the architecture's factor: x [n_tokens, n_embd]. */
+static void embed(px_model *m, const llm_batch *b) {
+    const llm_tensor *e = &m->token_embd;
+    for (uint32_t t = 0; t < b->n_tokens; t++) {
+        float *x = m->s.x + (uint64_t)t * m->hp.n_embd;
+        llm_dequantize_row(e->type, llm_data(m, e) + (uint64_t)b->token[t] * e->row_bytes, x, e->ne0);
+        if (m->hp.embed_scale != 1.0f) llm_scale(x, m->hp.n_embd, m->hp.embed_scale);
+    }
+}
+
+/* RMSNorm over each head: x [n_tokens, n_heads, head_dim]; w [head_dim]. */
+static void norm_heads(const px_model *m, float *x, uint32_t n_tokens, uint32_t n_heads, const llm_tensor *w) {
+    llm_rmsnorm_rows(x, x, (const float *)llm_data(m, w), n_tokens * n_heads, m->hp.head_dim, m->hp.norm_eps);
+}
+
+/* One block: attention (with its norms, RoPE and KV store) then the gated feed-forward, each added to x. */
+static px_status forward_layer(px_model *m, px_stream *stream, const llm_batch *b, uint32_t il) {
+    const llm_hparams *hp = &m->hp;
+    const llm_layer *l = &m->layers[il];
+    llm_scratch *s = &m->s;
+    uint32_t n = b->n_tokens, q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
+    quantized_input cache = {0};
+    px_status st;
+
+    llm_rmsnorm_rows(s->xb, s->x, (const float *)llm_data(m, &l->attn_norm), n, hp->n_embd, hp->norm_eps);
+    if ((st = project(m, stream, &cache, s->xb, n, &l->wq, s->q, q_dim)) != PX_OK) return st;
+    if ((st = project(m, stream, &cache, s->xb, n, &l->wk, s->k, kv_dim)) != PX_OK) return st;
+    if ((st = project(m, stream, &cache, s->xb, n, &l->wv, s->v, kv_dim)) != PX_OK) return st;
+    if (l->bq.ne0 != 0) {
+        llm_add_bias(s->q, (const float *)llm_data(m, &l->bq), n, q_dim);
+        llm_add_bias(s->k, (const float *)llm_data(m, &l->bk), n, kv_dim);
+        llm_add_bias(s->v, (const float *)llm_data(m, &l->bv), n, kv_dim);
+    }
+    if (l->attn_q_norm.ne0 != 0) {
+        norm_heads(m, s->q, n, hp->n_head, &l->attn_q_norm);
+        norm_heads(m, s->k, n, hp->n_head_kv, &l->attn_k_norm);
+    }
+    int table = l->rope_base == m->rope_base[0] ? 0 : 1;
+    llm_rope(s->q, s->rope_cos[table], s->rope_sin[table], n, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_neox);
+    llm_rope(s->k, s->rope_cos[table], s->rope_sin[table], n, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_neox);
+    if (hp->scale_q) llm_scale(s->q, (uint64_t)n * q_dim, hp->attn_scale);
+    llm_kv_store(m, b, il, s->k, s->v);
+    if ((st = llm_attention(m, stream, b, il, s->q, s->att)) != PX_OK) return st;
+    if ((st = project(m, stream, &cache, s->att, n, &l->wo, s->proj, hp->n_embd)) != PX_OK) return st;
+    if (l->attn_post_norm.ne0 != 0)
+        llm_rmsnorm_rows(s->proj, s->proj, (const float *)llm_data(m, &l->attn_post_norm), n, hp->n_embd, hp->norm_eps);
+    llm_add_rows(s->x, s->proj, n, hp->n_embd);
+
+    llm_rmsnorm_rows(s->xb, s->x, (const float *)llm_data(m, &l->ffn_norm), n, hp->n_embd, hp->norm_eps);
+    cache.source = NULL; /* xb was rewritten */
+    if ((st = project(m, stream, &cache, s->xb, n, &l->ffn_gate, s->gate, hp->n_ff)) != PX_OK) return st;
+    if ((st = project(m, stream, &cache, s->xb, n, &l->ffn_up, s->up, hp->n_ff)) != PX_OK) return st;
+    llm_glu(s->gate, s->up, (uint64_t)n * hp->n_ff, hp->activation);
+    if ((st = project(m, stream, &cache, s->gate, n, &l->ffn_down, s->proj, hp->n_embd)) != PX_OK) return st;
+    if (l->ffn_post_norm.ne0 != 0)
+        llm_rmsnorm_rows(s->proj, s->proj, (const float *)llm_data(m, &l->ffn_post_norm), n, hp->n_embd, hp->norm_eps);
+    llm_add_rows(s->x, s->proj, n, hp->n_embd);
+    return PX_OK;
+}
+
+/* Final norm of the wanted rows, then their logits: s.logits [n_out, n_vocab]. */
+static px_status output_logits(px_model *m, px_stream *stream, const llm_batch *b) {
+    if (b->n_out == 0) return PX_OK;
+    const llm_hparams *hp = &m->hp;
+    for (uint32_t r = 0; r < b->n_out; r++)
+        memcpy(m->s.xb + (uint64_t)r * hp->n_embd, m->s.x + (uint64_t)b->out_token[r] * hp->n_embd, hp->n_embd * sizeof(float));
+    llm_rmsnorm_rows(m->s.xb, m->s.xb, (const float *)llm_data(m, &m->output_norm), b->n_out, hp->n_embd, hp->norm_eps);
+    quantized_input cache = {0};
+    return project(m, stream, &cache, m->s.xb, b->n_out, &m->output, m->s.logits, hp->n_vocab);
+}
+
+px_status llm_forward(px_model *m, px_stream *stream, const llm_batch *b) {
+    embed(m, b);
+    llm_rope_tables(m->s.rope_cos[0], m->s.rope_sin[0], b->pos, b->n_tokens, m->hp.n_rot, m->rope_base[0]);
+    if (m->rope_base[1] != m->rope_base[0])
+        llm_rope_tables(m->s.rope_cos[1], m->s.rope_sin[1], b->pos, b->n_tokens, m->hp.n_rot, m->rope_base[1]);
+    for (uint32_t il = 0; il < m->hp.n_layer; il++) {
+        px_status status = forward_layer(m, stream, b, il);
+        if (status != PX_OK) return status;
+    }
+    return output_logits(m, stream, b);
+}

@@ -1,0 +1,90 @@
+import FoundationEssentials
+import Glibc
+import PluginABI
+import Testing
+@testable import HostCore
+
+/// llama.cpp's greedy continuations (Tests/Plugins/llm/golden/greedy_*.json, made by make_llamacpp_golden.py with
+/// llama-cpp-python), with llama.cpp's own top-1 margin at every step.
+struct GreedyGolden: Decodable {
+    struct Case: Decodable {
+        let prompt_ids: [Int32]
+        let output_ids: [Int32]
+        let top1_margin: [Double]
+    }
+    let cases: [Case]
+
+    static func load(_ model: String) throws -> GreedyGolden {
+        let text = Fixtures.read("Tests/Plugins/llm/golden/greedy_\(model).json")
+        return try JSONDecoder().decode(GreedyGolden.self, from: Data(text.utf8))
+    }
+}
+
+/// The LLM plugin (built by `make` into .build/plugins) on the real models, through the same host path the server
+/// uses: contract, greedy agreement with llama.cpp, batching and paging invariance.
+@Suite(.serialized) struct LLMPluginTests {
+    static var pluginFolder: String { Fixtures.root + "/.build/plugins" }
+
+    static func session(_ model: String) throws -> ModelSession {
+        try #require(access(pluginFolder + "/libplexus-llm.so", R_OK) == 0, "build the plugins first: make plugins")
+        return try ModelSession.open(path: try ModelFiles.path(model), pluginDirectories: [pluginFolder], environment: [:],
+                                     threads: 2, kvPages: 512)
+    }
+
+    /// The number of leading tokens equal in both lists.
+    static func agreement(_ a: [Int32], _ b: [Int32]) -> Int {
+        zip(a, b).prefix { $0 == $1 }.count
+    }
+
+    /// Greedy decoding equals llama.cpp's token for token up to the first step where llama.cpp's own top-2 margin
+    /// is below 0.1 logit: there the order of float additions decides, and both answers are right.
+    @Test(arguments: [("gemma3", ModelFiles.gemma3), ("smollm2", ModelFiles.smolLM2)])
+    func greedyMatchesLlamaCppUpToItsFirstNearTie(golden: String, model: String) throws {
+        let session = try Self.session(model)
+        for testCase in try GreedyGolden.load(golden).cases {
+            let input = LLMRequestInput(promptTokenCount: UInt32(testCase.prompt_ids.count), maxNewTokens: UInt32(testCase.output_ids.count))
+            let ours = try session.runner.generate(prompt: testCase.prompt_ids, input: input).tokens
+            let firstTie = testCase.top1_margin.firstIndex { $0 < 0.1 } ?? testCase.output_ids.count
+            let matched = Self.agreement(ours, testCase.output_ids)
+            #expect(matched >= min(firstTie, testCase.output_ids.count),
+                    "prompt \(testCase.prompt_ids.prefix(8)): \(matched) tokens match, llama.cpp's first near-tie is at \(firstTie)")
+        }
+    }
+
+    /// A sequence gives the same tokens alone and batched with another one in every step, on scattered pages.
+    @Test func batchingAndPagingDoNotChangeTheResult() throws {
+        let session = try Self.session(ModelFiles.smolLM2)
+        let prompts: [[Int32]] = [[1, 9690, 198, 2683, 359, 253, 5356], [504, 3575, 282, 4649, 314]]
+        let alone = try prompts.map { prompt in
+            try session.runner.generate(prompt: prompt, input: LLMRequestInput(promptTokenCount: UInt32(prompt.count), maxNewTokens: 12)).tokens
+        }
+        var driver = RequestDriver(model: session.model, stream: session.devices.cpu.makeStream(label: "batch"))
+        let inputs = prompts.map { RequestInput.tokens(kind: 1, LLMRequestInput(promptTokenCount: UInt32($0.count), maxNewTokens: 12)) }
+        let together = try driver.run(inputs, prompts: prompts, stepLimit: 32)
+        for index in prompts.indices {
+            #expect(together[index].final?.reason == UInt32(PX_FINISH_LENGTH))
+            #expect(Self.agreement(together[index].tokens, alone[index]) >= 8, "request \(index): \(together[index].tokens) vs \(alone[index])")
+        }
+    }
+
+    /// Both real models pass every contract check of `plexus plugin check`.
+    @Test(arguments: [ModelFiles.smolLM2, ModelFiles.gemma3])
+    func passesTheContractChecker(model: String) throws {
+        let checker = PluginChecker(path: Self.pluginFolder + "/libplexus-llm.so", modelPath: try ModelFiles.path(model), threads: 2) { _ in }
+        #expect(checker.run(), "\(checker.report.results.filter { if case .fail = $0.outcome { true } else { false } }.map(\.line))")
+    }
+
+    /// Options are checked: an over-long context and a bad value are refused with the key named.
+    @Test func refusesBadOptions() throws {
+        let path = try ModelFiles.path(ModelFiles.smolLM2)
+        for (key, value, message) in [("context_length", "100000", "exceeds the model's trained context"),
+                                      ("max_batch_tokens", "zero", "must be a positive integer")] {
+            do {
+                _ = try ModelSession.open(path: path, pluginDirectories: [Self.pluginFolder], environment: [:], options: [(key, value)])
+                Issue.record("\(key)=\(value) was accepted")
+            } catch {
+                #expect("\(error)".contains(message), "\(error)")
+            }
+        }
+    }
+}
