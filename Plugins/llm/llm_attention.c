@@ -10,6 +10,7 @@
 #include "quants.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Address of K (which = 0) or V (which = 1) for one position of one item in layer il. */
 static uint16_t *kv_slot(const px_model *m, const llm_batch *b, const px_step_item *item, uint32_t il, int which, uint32_t pos) {
@@ -49,12 +50,13 @@ static void attention_task(void *context, uint32_t index, uint32_t worker) {
     uint32_t last = b->pos[t], first = 0;
     if (m->layers[job->il].sliding && hp->sliding_window > 0 && last + 1 > hp->sliding_window) first = last + 1 - hp->sliding_window;
     /* q is rounded to f16 and the probabilities too before they weight V, as ggml's f16 matmuls do */
-    uint16_t q16[1024];
-    llm_f32_to_f16_row(q16, job->q + ((uint64_t)t * hp->n_head + h) * hp->head_dim, hp->head_dim);
+    float q[1024];
+    memcpy(q, job->q + ((uint64_t)t * hp->n_head + h) * hp->head_dim, hp->head_dim * sizeof(float));
+    llm_round_f16(q, hp->head_dim);
     float *scores = m->s.scores + (uint64_t)worker * m->context_length;
     float max = -INFINITY;
     for (uint32_t p = first; p <= last; p++) {
-        float s = llm_dot_f16(q16, kv_slot(m, b, item, job->il, 0, p) + (uint64_t)g * hp->head_dim, hp->head_dim) * job->score_scale;
+        float s = llm_dot_f32_f16(q, kv_slot(m, b, item, job->il, 0, p) + (uint64_t)g * hp->head_dim, hp->head_dim) * job->score_scale;
         scores[p - first] = s;
         if (s > max) max = s;
     }
@@ -67,10 +69,11 @@ static void attention_task(void *context, uint32_t index, uint32_t worker) {
     float *out = job->out + ((uint64_t)t * hp->n_head + h) * hp->head_dim;
     for (uint32_t i = 0; i < hp->head_dim; i++) out[i] = 0;
     float inv = 1.0f / sum;
-    for (uint32_t p = first; p <= last; p++) {
-        float weight = llm_fp16_to_fp32(llm_fp32_to_fp16(scores[p - first] * inv));
-        llm_axpy_f16(out, weight, kv_slot(m, b, item, job->il, 1, p) + (uint64_t)g * hp->head_dim, hp->head_dim);
-    }
+    uint32_t count = last - first + 1;
+    for (uint32_t i = 0; i < count; i++) scores[i] *= inv;
+    llm_round_f16(scores, count);
+    for (uint32_t p = first; p <= last; p++)
+        llm_axpy_f16(out, scores[p - first], kv_slot(m, b, item, job->il, 1, p) + (uint64_t)g * hp->head_dim, hp->head_dim);
 }
 
 px_status llm_attention(px_model *m, px_stream *stream, const llm_batch *b, uint32_t il, const float *q, float *out) {

@@ -96,20 +96,26 @@ void llm_rope(float *x, const float *cos_table, const float *sin_table, uint32_t
 
 /* ---- f16 helpers: F16C path and portable path ----------------------------------------------------------------- */
 
-__attribute__((target("avx2,fma,f16c"))) static float dot_f16_f16c(const uint16_t *q, const uint16_t *k, uint32_t n) {
+/* One 8-wide accumulator: the order of additions is part of the numerics (greedy decoding
+ * follows llama.cpp's more often with it than with split accumulators). */
+__attribute__((target("avx2,fma,f16c"))) static float dot_f32_f16_f16c(const float *q, const uint16_t *k, uint32_t n) {
     __m256 acc = _mm256_setzero_ps();
     uint32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 kv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i)));
-        __m256 qv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(q + i)));
-        acc = _mm256_fmadd_ps(qv, kv, acc);
-    }
+    for (; i + 8 <= n; i += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i))), acc);
     __m128 sum = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
     sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
     sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
     float total = _mm_cvtss_f32(sum);
-    for (; i < n; i++) total += llm_fp16_to_fp32(q[i]) * llm_fp16_to_fp32(k[i]);
+    for (; i < n; i++) total += q[i] * llm_fp16_to_fp32(k[i]);
     return total;
+}
+
+__attribute__((target("avx2,f16c"))) static void round_f16_f16c(float *x, uint32_t n) {
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++) x[i] = llm_fp16_to_fp32(llm_fp32_to_fp16(x[i]));
 }
 
 __attribute__((target("avx2,fma,f16c"))) static void axpy_f16_f16c(float *out, float a, const uint16_t *v, uint32_t n) {
@@ -135,11 +141,19 @@ static int has_f16c(void) {
     return cached;
 }
 
-float llm_dot_f16(const uint16_t *q, const uint16_t *k, uint32_t n) {
-    if (has_f16c()) return dot_f16_f16c(q, k, n);
+float llm_dot_f32_f16(const float *q, const uint16_t *k, uint32_t n) {
+    if (has_f16c()) return dot_f32_f16_f16c(q, k, n);
     float total = 0;
-    for (uint32_t i = 0; i < n; i++) total += llm_fp16_to_fp32(q[i]) * llm_fp16_to_fp32(k[i]);
+    for (uint32_t i = 0; i < n; i++) total += q[i] * llm_fp16_to_fp32(k[i]);
     return total;
+}
+
+void llm_round_f16(float *x, uint32_t n) {
+    if (has_f16c()) {
+        round_f16_f16c(x, n);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) x[i] = llm_fp16_to_fp32(llm_fp32_to_fp16(x[i]));
 }
 
 void llm_axpy_f16(float *out, float a, const uint16_t *v, uint32_t n) {

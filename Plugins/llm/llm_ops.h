@@ -36,8 +36,10 @@ void llm_scale(float *x, uint64_t n, float factor);
 
 /** IEEE half <-> float for the KV cache (F16C when the CPU has it). */
 void llm_f32_to_f16_row(uint16_t *out, const float *x, uint32_t n);
-/** dot(q, k) of two f16 rows, accumulated in f32 (as ggml's f16 dot product). q, k: [n] f16. */
-float llm_dot_f16(const uint16_t *q, const uint16_t *k, uint32_t n);
+/** dot(q, k) with q in f32 (already holding f16-representable values) and k in f16. */
+float llm_dot_f32_f16(const float *q, const uint16_t *k, uint32_t n);
+/** Rounds every value to the nearest f16 (kept as f32). x: [n]. */
+void llm_round_f16(float *x, uint32_t n);
 /** out += a * v with v in f16. out: [n] f32; v: [n] f16. */
 void llm_axpy_f16(float *out, float a, const uint16_t *v, uint32_t n);
 
