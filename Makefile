@@ -13,7 +13,7 @@ plugin_sources = $(shell find Plugins/$(1) -name '*.c' | sort)
 PLUGIN_DIR := .build/plugins
 PLUGIN_FILES := $(foreach name,$(PLUGIN_NAMES),$(PLUGIN_DIR)/libplexus-$(name).so)
 
-.PHONY: all build host plugins test check-plugins plugin-tests bench-quants release clean
+.PHONY: all build host plugins test check-plugins plugin-tests bench-quants release clean print-check-model
 .SECONDEXPANSION:
 
 all: build
@@ -52,14 +52,22 @@ plugin-tests:
 	  echo "== $$t"; (cd Tests/Plugins/$$name && ../../../$$exe) || status=1; \
 	done; exit $$status
 
+# The model each plugin is checked with (the checker's model and request checks need one).
+PLEXUS_MODEL_CACHE ?= .cache/models
+CHECK_MODEL_llm ?= $(PLEXUS_MODEL_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf
+
 check-plugins: build
 	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path); status=0; \
-	for f in $(PLUGIN_FILES); do \
+	for name in $(PLUGIN_NAMES); do \
+	  f=$(PLUGIN_DIR)/libplexus-$$name.so; model=$$(make -s --no-print-directory print-check-model NAME=$$name); \
 	  if ldd $$f | grep -q libswift; then echo "FAIL $$f depends on the Swift runtime"; status=1; fi; \
-	  echo "== plexus plugin check $$f"; $$bin/plexus plugin check $$f || status=1; \
+	  echo "== plexus plugin check $$f $${model:+--model $$model}"; $$bin/plexus plugin check $$f $${model:+--model $$model} || status=1; \
 	done; \
 	[ -n "$(PLUGIN_FILES)" ] || echo "no plugins under Plugins/ yet: nothing to check"; \
 	exit $$status
+
+print-check-model:
+	@echo $(CHECK_MODEL_$(NAME))
 
 # What the GPU machine runs: a static binary (no Swift runtime needed there) plus the plugins.
 release:
