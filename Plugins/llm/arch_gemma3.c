@@ -24,7 +24,6 @@ static px_status configure(px_model *m, char *e, size_t c) {
     if (status != PX_OK) return status;
     for (uint32_t il = 0; il < hp->n_layer; il++) {
         llm_layer *l = &m->layers[il];
-        if ((status = llm_bind_layer_common(m, il, e, c)) != PX_OK) return status;
         if (l->attn_q_norm.ne0 == 0 || l->attn_k_norm.ne0 == 0 || l->attn_post_norm.ne0 == 0 || l->ffn_post_norm.ne0 == 0) {
             snprintf(e, c, "gemma3 block %u lacks its q/k norms or post norms", il);
             return PX_ERR_FORMAT;

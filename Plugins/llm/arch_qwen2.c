@@ -9,8 +9,6 @@ static px_status configure(px_model *m, char *e, size_t c) {
     m->hp.rope_neox = 1;
     m->hp.activation = LLM_ACT_SILU;
     for (uint32_t il = 0; il < m->hp.n_layer; il++) {
-        px_status status = llm_bind_layer_common(m, il, e, c);
-        if (status != PX_OK) return status;
         const llm_layer *l = &m->layers[il];
         if (l->bq.ne0 == 0 || l->bk.ne0 == 0 || l->bv.ne0 == 0) {
             snprintf(e, c, "qwen2 block %u lacks its q/k/v biases", il);

@@ -251,6 +251,7 @@ px_status llm_model_create(px_plugin *plugin, const px_model_desc *desc, px_mode
         status = read_common_hparams(m, e, sizeof e);
     }
     if (status == PX_OK) status = bind_globals(m, e, sizeof e);
+    for (uint32_t il = 0; status == PX_OK && il < m->hp.n_layer; il++) status = llm_bind_layer_common(m, il, e, sizeof e);
     if (status == PX_OK) status = m->arch->configure(m, e, sizeof e);
     if (status == PX_OK) status = parse_options(m, desc, e, sizeof e);
     if (status == PX_OK) status = llm_scratch_allocate(m, desc->load_stream, e, sizeof e);

@@ -65,7 +65,8 @@ typedef struct llm_hparams {
     llm_activation activation;
 } llm_hparams;
 
-/** One architecture: reads hyperparameters and binds tensors. Returns PX_OK or sets `error`. */
+/** One architecture: adjusts the hyperparameters the loader read and checks the tensors the loader bound (every
+ *  blk.N.* tensor of llm_layer is bound before configure runs). Returns PX_OK or sets `error`. */
 typedef struct llm_arch {
     const char *name; /* general.architecture */
     px_status (*configure)(px_model *model, char *error, size_t capacity);
