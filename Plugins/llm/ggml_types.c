@@ -11,7 +11,7 @@ static const ggml_type_traits traits[GGML_TYPE_COUNT] = {
     [GGML_TYPE_Q5_0] = {"Q5_0", 32, 2 + 4 + 16, 1},
     [GGML_TYPE_Q5_1] = {"Q5_1", 32, 2 + 2 + 4 + 16, 1},
     [GGML_TYPE_Q8_0] = {"Q8_0", 32, 2 + 32, 1},
-    [GGML_TYPE_Q8_1] = {"Q8_1", 32, 4 + 4 + 32, 0},
+    [GGML_TYPE_Q8_1] = {"Q8_1", 32, 2 + 2 + 32, 0}, /* fp16 d, fp16 s, 32 x int8 (ggml's current layout) */
     [GGML_TYPE_Q2_K] = {"Q2_K", QK_K, QK_K / 16 + QK_K / 4 + 2 + 2, 0},
     [GGML_TYPE_Q3_K] = {"Q3_K", QK_K, QK_K / 8 + QK_K / 4 + 12 + 2, 0},
     [GGML_TYPE_Q4_K] = {"Q4_K", QK_K, 2 + 2 + 12 + QK_K / 2, 1},
@@ -34,5 +34,7 @@ const ggml_type_traits *ggml_traits(uint32_t type) {
 uint64_t ggml_row_bytes(uint32_t type, uint64_t n) {
     const ggml_type_traits *t = ggml_traits(type);
     if (t == NULL || n % t->block_size != 0) return 0;
-    return n / t->block_size * t->block_bytes;
+    uint64_t blocks = n / t->block_size;
+    if (blocks > UINT64_MAX / t->block_bytes) return 0; /* a row that large cannot exist: callers treat 0 as invalid */
+    return blocks * t->block_bytes;
 }
