@@ -45,7 +45,8 @@ static void attention_task(void *context, uint32_t index, uint32_t worker) {
     const px_model *m = job->m;
     const llm_batch *b = job->b;
     const llm_hparams *hp = &m->hp;
-    uint32_t t = index / hp->n_head, h = index % hp->n_head, g = h / (hp->n_head / hp->n_head_kv);
+    /* the latest tokens see the most positions: hand them out first so the workers finish together */
+    uint32_t t = b->n_tokens - 1 - index / hp->n_head, h = index % hp->n_head, g = h / (hp->n_head / hp->n_head_kv);
     const px_step_item *item = b->items[b->item[t]];
     uint32_t last = b->pos[t], first = 0;
     if (m->layers[job->il].sliding && hp->sliding_window > 0 && last + 1 > hp->sliding_window) first = last + 1 - hp->sliding_window;
