@@ -29,6 +29,8 @@ public final class HostServices: Sendable {
     let functions = HandleRegistry<KernelFunction>()
     let sinks = HandleRegistry<RequestSink>()
     private let streamHandles = Mutex<[ObjectIdentifier: UInt]>([:])
+    /// The scope each compiled module was created for (released from it by module_free).
+    let moduleScopes = Mutex<[ObjectIdentifier: HostScope]>([:])
     private let violationLog = Mutex<[String]>([])
     // SAFETY: allocated once, filled in init, never freed or written again: plugins may hold it forever.
     nonisolated(unsafe) let table: UnsafeMutablePointer<px_host_impl>

@@ -213,6 +213,7 @@ enum HostTable {
                 let name = c.name.map { String(cString: $0) } ?? "kernel.cu"
                 let module = try stream.compile(KernelSourceText(name: name, source: String(cString: text), options: options))
                 scope.retain(module, as: "module '\(name)'")
+                services.moduleScopes.withLock { $0[ObjectIdentifier(module)] = scope }
                 try HostTable.store(services.modules.insert(module), into: out, "module_compile")
             }
         }
@@ -239,7 +240,7 @@ enum HostTable {
             for function in services.functions.filter({ $0.module === module }) {
                 _ = services.functions.remove(OpaquePointer(Unmanaged.passUnretained(function).toOpaque()))
             }
-            for scope in services.scopes.filter({ _ in true }) { scope.release(module) }
+            services.moduleScopes.withLock { $0.removeValue(forKey: ObjectIdentifier(module)) }?.release(module)
         }
         host.launch = { host, stream, function, config, args in
             HostTable.serve(host) { services throws(ServiceFailure) in
