@@ -21,13 +21,11 @@ static uint16_t *kv_slot(const px_model *m, const llm_batch *b, const px_step_it
     return (uint16_t *)(void *)(b->kv + offset);
 }
 
-void llm_kv_store(const px_model *m, const llm_batch *b, uint32_t il, const float *k, const float *v) {
+void llm_kv_store(const px_model *m, const llm_batch *b, uint32_t il, uint32_t t, const float *k, const float *v) {
     uint32_t kv_dim = m->hp.n_head_kv * m->hp.head_dim;
-    for (uint32_t t = 0; t < b->n_tokens; t++) {
-        const px_step_item *item = b->items[b->item[t]];
-        llm_f32_to_f16_row(kv_slot(m, b, item, il, 0, b->pos[t]), k + (uint64_t)t * kv_dim, kv_dim);
-        llm_f32_to_f16_row(kv_slot(m, b, item, il, 1, b->pos[t]), v + (uint64_t)t * kv_dim, kv_dim);
-    }
+    const px_step_item *item = b->items[b->item[t]];
+    llm_f32_to_f16_row(kv_slot(m, b, item, il, 0, b->pos[t]), k, kv_dim);
+    llm_f32_to_f16_row(kv_slot(m, b, item, il, 1, b->pos[t]), v, kv_dim);
 }
 
 typedef struct attention_job {
@@ -56,7 +54,18 @@ static void attention_task(void *context, uint32_t index, uint32_t worker) {
     llm_round_f16(q, hp->head_dim);
     float *scores = m->s.scores + (uint64_t)worker * m->context_length;
     float max = -INFINITY;
-    for (uint32_t p = first; p <= last; p++) {
+    uint32_t p = first;
+    for (; p + 4 <= last + 1; p += 4) {
+        const uint16_t *k[4];
+        for (int r = 0; r < 4; r++) k[r] = kv_slot(m, b, item, job->il, 0, p + (uint32_t)r) + (uint64_t)g * hp->head_dim;
+        float s[4];
+        llm_dot4_f32_f16(q, k, hp->head_dim, s);
+        for (int r = 0; r < 4; r++) {
+            scores[p + (uint32_t)r - first] = s[r] * job->score_scale;
+            if (scores[p + (uint32_t)r - first] > max) max = scores[p + (uint32_t)r - first];
+        }
+    }
+    for (; p <= last; p++) {
         float s = llm_dot_f32_f16(q, kv_slot(m, b, item, job->il, 0, p) + (uint64_t)g * hp->head_dim, hp->head_dim) * job->score_scale;
         scores[p - first] = s;
         if (s > max) max = s;

@@ -88,9 +88,51 @@ static void embed(px_model *m, const llm_batch *b) {
     }
 }
 
-/* RMSNorm over each head: x [n_tokens, n_heads, head_dim]; w [head_dim]. */
-static void norm_heads(const px_model *m, float *x, uint32_t n_tokens, uint32_t n_heads, const llm_tensor *w) {
-    llm_rmsnorm_rows(x, x, (const float *)llm_data(m, w), n_tokens * n_heads, m->hp.head_dim, m->hp.norm_eps);
+/* The per-token work between the q/k/v products and attention, and the gated activation: row-independent, so a
+ * prefill spreads it over the workers (a decode of a few tokens runs it inline). */
+typedef struct token_job {
+    px_model *m;
+    const llm_batch *b;
+    const llm_layer *l;
+    uint32_t il;
+    int table;
+} token_job;
+
+/* [worker] Token t: per-head q/k norms, RoPE, q scaling, and its K and V into the KV pages. */
+static void prepare_attention_task(void *context, uint32_t t, uint32_t worker) {
+    (void)worker;
+    const token_job *job = context;
+    px_model *m = job->m;
+    const llm_hparams *hp = &m->hp;
+    const llm_layer *l = job->l;
+    uint32_t q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim, half = hp->n_rot / 2;
+    float *q = m->s.q + (uint64_t)t * q_dim, *k = m->s.k + (uint64_t)t * kv_dim;
+    if (l->attn_q_norm.ne0 != 0) {
+        llm_rmsnorm_rows(q, q, (const float *)llm_data(m, &l->attn_q_norm), hp->n_head, hp->head_dim, hp->norm_eps);
+        llm_rmsnorm_rows(k, k, (const float *)llm_data(m, &l->attn_k_norm), hp->n_head_kv, hp->head_dim, hp->norm_eps);
+    }
+    const float *cos_t = m->s.rope_cos[job->table] + (uint64_t)t * half, *sin_t = m->s.rope_sin[job->table] + (uint64_t)t * half;
+    llm_rope(q, cos_t, sin_t, 1, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_neox);
+    llm_rope(k, cos_t, sin_t, 1, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_neox);
+    if (hp->scale_q) llm_scale(q, q_dim, hp->attn_scale);
+    llm_kv_store(m, job->b, job->il, t, k, m->s.v + (uint64_t)t * kv_dim);
+}
+
+/* [worker] Token t: gate = act(gate) * up. */
+static void glu_task(void *context, uint32_t t, uint32_t worker) {
+    (void)worker;
+    const token_job *job = context;
+    uint64_t n_ff = job->m->hp.n_ff;
+    llm_glu(job->m->s.gate + t * n_ff, job->m->s.up + t * n_ff, n_ff, job->m->hp.activation);
+}
+
+/* Runs a per-token task over the batch: on the workers for a prefill, inline for a few decode tokens. */
+static px_status for_each_token(px_model *m, px_stream *stream, uint32_t n, px_task_fn task, token_job *job) {
+    if (n < 4) {
+        for (uint32_t t = 0; t < n; t++) task(job, t, 0);
+        return PX_OK;
+    }
+    return m->host->parallel_for(m->host, stream, n, task, job);
 }
 
 /* One block: attention (with its norms, RoPE and KV store) then the gated feed-forward, each added to x. */
@@ -111,15 +153,8 @@ static px_status forward_layer(px_model *m, px_stream *stream, const llm_batch *
         llm_add_bias(s->k, (const float *)llm_data(m, &l->bk), n, kv_dim);
         llm_add_bias(s->v, (const float *)llm_data(m, &l->bv), n, kv_dim);
     }
-    if (l->attn_q_norm.ne0 != 0) {
-        norm_heads(m, s->q, n, hp->n_head, &l->attn_q_norm);
-        norm_heads(m, s->k, n, hp->n_head_kv, &l->attn_k_norm);
-    }
-    int table = l->rope_base == m->rope_base[0] ? 0 : 1;
-    llm_rope(s->q, s->rope_cos[table], s->rope_sin[table], n, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_neox);
-    llm_rope(s->k, s->rope_cos[table], s->rope_sin[table], n, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_neox);
-    if (hp->scale_q) llm_scale(s->q, (uint64_t)n * q_dim, hp->attn_scale);
-    llm_kv_store(m, b, il, s->k, s->v);
+    token_job job = {m, b, l, il, l->rope_base == m->rope_base[0] ? 0 : 1};
+    if ((st = for_each_token(m, stream, n, prepare_attention_task, &job)) != PX_OK) return st;
     if ((st = llm_attention(m, stream, b, il, s->q, s->att)) != PX_OK) return st;
     if ((st = project(m, stream, &cache, s->att, n, &l->wo, s->proj, hp->n_embd)) != PX_OK) return st;
     if (l->attn_post_norm.ne0 != 0)
@@ -130,7 +165,7 @@ static px_status forward_layer(px_model *m, px_stream *stream, const llm_batch *
     cache.source = NULL; /* xb was rewritten */
     if ((st = project(m, stream, &cache, s->xb, n, &l->ffn_gate, s->gate, hp->n_ff)) != PX_OK) return st;
     if ((st = project(m, stream, &cache, s->xb, n, &l->ffn_up, s->up, hp->n_ff)) != PX_OK) return st;
-    llm_glu(s->gate, s->up, (uint64_t)n * hp->n_ff, hp->activation);
+    if ((st = for_each_token(m, stream, n, glu_task, &job)) != PX_OK) return st;
     if ((st = project(m, stream, &cache, s->gate, n, &l->ffn_down, s->proj, hp->n_embd)) != PX_OK) return st;
     if (l->ffn_post_norm.ne0 != 0)
         llm_rmsnorm_rows(s->proj, s->proj, (const float *)llm_data(m, &l->ffn_post_norm), n, hp->n_embd, hp->norm_eps);

@@ -24,8 +24,8 @@ typedef struct llm_batch {
  *  model->s.logits [n_out, n_vocab]. */
 px_status llm_forward(px_model *model, px_stream *stream, const llm_batch *batch);
 
-/** Stores the K and V rows of every token of the batch into its pages for layer `il`. */
-void llm_kv_store(const px_model *model, const llm_batch *batch, uint32_t il, const float *k, const float *v);
+/** Stores token t's K and V rows (k, v: [n_head_kv * head_dim]) into its page slot for layer `il`. */
+void llm_kv_store(const px_model *model, const llm_batch *batch, uint32_t il, uint32_t t, const float *k, const float *v);
 
 /** Causal (and, for sliding layers, windowed) attention of every token over its sequence's pages for layer `il`:
  *  q: [n_tokens, n_head, head_dim] (already scaled); out: [n_tokens, n_head, head_dim]. */

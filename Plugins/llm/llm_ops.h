@@ -38,6 +38,8 @@ void llm_scale(float *x, uint64_t n, float factor);
 void llm_f32_to_f16_row(uint16_t *out, const float *x, uint32_t n);
 /** dot(q, k) with q in f32 (already holding f16-representable values) and k in f16. */
 float llm_dot_f32_f16(const float *q, const uint16_t *k, uint32_t n);
+/** Four llm_dot_f32_f16 at once (identical results, independent chains). k: four [n] f16 rows; out: [4]. */
+void llm_dot4_f32_f16(const float *q, const uint16_t *const k[4], uint32_t n, float out[4]);
 /** Rounds every value to the nearest f16 (kept as f32). x: [n]. */
 void llm_round_f16(float *x, uint32_t n);
 /** out += a * v with v in f16. out: [n] f32; v: [n] f16. */
