@@ -96,6 +96,9 @@ typedef struct token_job {
     const llm_layer *l;
     uint32_t il;
     int table;
+    const llm_tensor *norm; /* norm_task: weights, input [n, n_embd], output [n, n_embd] */
+    const float *norm_in;
+    float *norm_out;
 } token_job;
 
 /* [worker] Token t: per-head q/k norms, RoPE, q scaling, and its K and V into the KV pages. */
@@ -126,6 +129,15 @@ static void glu_task(void *context, uint32_t t, uint32_t worker) {
     llm_glu(job->m->s.gate + t * n_ff, job->m->s.up + t * n_ff, n_ff, job->m->hp.activation);
 }
 
+/* [worker] Token t: out[t] = rmsnorm(in[t]) * norm (the norm, input and output are in the job). */
+static void norm_task(void *context, uint32_t t, uint32_t worker) {
+    (void)worker;
+    const token_job *job = context;
+    const px_model *m = job->m;
+    uint64_t n = m->hp.n_embd;
+    llm_rmsnorm_rows(job->norm_out + t * n, job->norm_in + t * n, (const float *)llm_data(m, job->norm), 1, m->hp.n_embd, m->hp.norm_eps);
+}
+
 /* Runs a per-token task over the batch: on the workers for a prefill, inline for a few decode tokens. */
 static px_status for_each_token(px_model *m, px_stream *stream, uint32_t n, px_task_fn task, token_job *job) {
     if (n < 4) {
@@ -135,6 +147,14 @@ static px_status for_each_token(px_model *m, px_stream *stream, uint32_t n, px_t
     return m->host->parallel_for(m->host, stream, n, task, job);
 }
 
+/* out = rmsnorm(in) * w for every token of the batch, on the workers for a prefill. */
+static px_status norm_tokens(px_model *m, px_stream *stream, uint32_t n, token_job *job, const llm_tensor *w, const float *in, float *out) {
+    job->norm = w;
+    job->norm_in = in;
+    job->norm_out = out;
+    return for_each_token(m, stream, n, norm_task, job);
+}
+
 /* One block: attention (with its norms, RoPE and KV store) then the gated feed-forward, each added to x. */
 static px_status forward_layer(px_model *m, px_stream *stream, const llm_batch *b, uint32_t il) {
     const llm_hparams *hp = &m->hp;
@@ -142,9 +162,10 @@ static px_status forward_layer(px_model *m, px_stream *stream, const llm_batch *
     llm_scratch *s = &m->s;
     uint32_t n = b->n_tokens, q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
     quantized_input cache = {0};
+    token_job job = {m, b, l, il, l->rope_base == m->rope_base[0] ? 0 : 1, NULL, NULL, NULL};
     px_status st;
 
-    llm_rmsnorm_rows(s->xb, s->x, (const float *)llm_data(m, &l->attn_norm), n, hp->n_embd, hp->norm_eps);
+    if ((st = norm_tokens(m, stream, n, &job, &l->attn_norm, s->x, s->xb)) != PX_OK) return st;
     if ((st = project(m, stream, &cache, s->xb, n, &l->wq, s->q, q_dim)) != PX_OK) return st;
     if ((st = project(m, stream, &cache, s->xb, n, &l->wk, s->k, kv_dim)) != PX_OK) return st;
     if ((st = project(m, stream, &cache, s->xb, n, &l->wv, s->v, kv_dim)) != PX_OK) return st;
@@ -153,22 +174,19 @@ static px_status forward_layer(px_model *m, px_stream *stream, const llm_batch *
         llm_add_bias(s->k, (const float *)llm_data(m, &l->bk), n, kv_dim);
         llm_add_bias(s->v, (const float *)llm_data(m, &l->bv), n, kv_dim);
     }
-    token_job job = {m, b, l, il, l->rope_base == m->rope_base[0] ? 0 : 1};
     if ((st = for_each_token(m, stream, n, prepare_attention_task, &job)) != PX_OK) return st;
     if ((st = llm_attention(m, stream, b, il, s->q, s->att)) != PX_OK) return st;
     if ((st = project(m, stream, &cache, s->att, n, &l->wo, s->proj, hp->n_embd)) != PX_OK) return st;
-    if (l->attn_post_norm.ne0 != 0)
-        llm_rmsnorm_rows(s->proj, s->proj, (const float *)llm_data(m, &l->attn_post_norm), n, hp->n_embd, hp->norm_eps);
+    if (l->attn_post_norm.ne0 != 0 && (st = norm_tokens(m, stream, n, &job, &l->attn_post_norm, s->proj, s->proj)) != PX_OK) return st;
     llm_add_rows(s->x, s->proj, n, hp->n_embd);
 
-    llm_rmsnorm_rows(s->xb, s->x, (const float *)llm_data(m, &l->ffn_norm), n, hp->n_embd, hp->norm_eps);
+    if ((st = norm_tokens(m, stream, n, &job, &l->ffn_norm, s->x, s->xb)) != PX_OK) return st;
     cache.source = NULL; /* xb was rewritten */
     if ((st = project(m, stream, &cache, s->xb, n, &l->ffn_gate, s->gate, hp->n_ff)) != PX_OK) return st;
     if ((st = project(m, stream, &cache, s->xb, n, &l->ffn_up, s->up, hp->n_ff)) != PX_OK) return st;
     if ((st = for_each_token(m, stream, n, glu_task, &job)) != PX_OK) return st;
     if ((st = project(m, stream, &cache, s->gate, n, &l->ffn_down, s->proj, hp->n_embd)) != PX_OK) return st;
-    if (l->ffn_post_norm.ne0 != 0)
-        llm_rmsnorm_rows(s->proj, s->proj, (const float *)llm_data(m, &l->ffn_post_norm), n, hp->n_embd, hp->norm_eps);
+    if (l->ffn_post_norm.ne0 != 0 && (st = norm_tokens(m, stream, n, &job, &l->ffn_post_norm, s->proj, s->proj)) != PX_OK) return st;
     llm_add_rows(s->x, s->proj, n, hp->n_embd);
     return PX_OK;
 }
