@@ -67,6 +67,62 @@ struct GreedyGolden: Decodable {
         }
     }
 
+    /// Continuous batching: a new prompt's prefill runs in the same step as another sequence's decode tokens, each
+    /// sequence on its own pages, and both give what they give alone.
+    @Test func aPrefillJoinsADecodeInTheSameStep() throws {
+        let session = try Self.session(ModelFiles.smolLM2)
+        let model = session.model, stream = session.devices.cpu.makeStream(label: "mixed")
+        let prompts: [[Int32]] = [[504, 3575, 282, 4649, 314], [1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173]]
+        let alone = try prompts.map {
+            try session.runner.generate(prompt: $0, input: LLMRequestInput(promptTokenCount: UInt32($0.count), maxNewTokens: 10)).tokens
+        }
+        let sinks = [RequestSink(requestID: 91), RequestSink(requestID: 92)]
+        let requests = try prompts.indices.map { index in
+            try model.makeRequest(id: UInt64(91 + index), input: .tokens(kind: 1, LLMRequestInput(promptTokenCount: UInt32(prompts[index].count), maxNewTokens: 10)), sink: sinks[index])
+        }
+        var outputs: [[Int32]] = [[], []]
+        var positions = [0, 0]
+        let pageBase: [UInt32] = [0, 200]  // far-apart, non-overlapping page ranges
+        func item(_ index: Int, _ tokens: [Int32]) -> StepItem {
+            var item = StepItem(request: requests[index])
+            item.pos = UInt32(positions[index])
+            item.tokens = tokens
+            item.flags = UInt32(PX_ITEM_SAMPLE)
+            let pages = (positions[index] + tokens.count + 15) / 16
+            item.kvPages = (0..<pages).map { pageBase[index] + UInt32($0) }
+            return item
+        }
+        func collect() {
+            for index in 0..<2 {
+                for case .tokens(let out) in sinks[index].drain() { outputs[index] += out.tokens }
+            }
+        }
+        try model.step([item(0, prompts[0])], on: stream)          // A: prefill
+        positions[0] = prompts[0].count
+        collect()
+        for _ in 0..<3 {                                             // A: three decode steps alone
+            try model.step([item(0, [outputs[0].last!])], on: stream)
+            positions[0] += 1
+            collect()
+        }
+        // One step: A's next decode token and B's whole prompt.
+        try model.step([item(0, [outputs[0].last!]), item(1, prompts[1])], on: stream)
+        positions[0] += 1
+        positions[1] = prompts[1].count
+        collect()
+        while sinks.contains(where: { $0.finalOutput == nil }) {
+            let live = (0..<2).filter { sinks[$0].finalOutput == nil }
+            try model.step(live.map { item($0, [outputs[$0].last!]) }, on: stream)
+            for index in live { positions[index] += 1 }
+            collect()
+        }
+        requests.forEach { model.destroy($0) }
+        for index in 0..<2 {
+            #expect(outputs[index].count == 10)
+            #expect(Self.agreement(outputs[index], alone[index]) >= 8, "sequence \(index): \(outputs[index]) vs \(alone[index])")
+        }
+    }
+
     /// Both real models pass every contract check of `plexus plugin check`.
     @Test(arguments: [ModelFiles.smolLM2, ModelFiles.gemma3])
     func passesTheContractChecker(model: String) throws {
