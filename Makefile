@@ -13,7 +13,7 @@ plugin_sources = $(shell find Plugins/$(1) -name '*.c' | sort)
 PLUGIN_DIR := .build/plugins
 PLUGIN_FILES := $(foreach name,$(PLUGIN_NAMES),$(PLUGIN_DIR)/libplexus-$(name).so)
 
-.PHONY: all build host plugins test check-plugins plugin-tests bench-quants release clean print-check-model
+.PHONY: all build host plugins test check-plugins plugin-tests bench-quants release clean print-check-model ggml-parity
 .SECONDEXPANSION:
 
 all: build
@@ -65,6 +65,15 @@ check-plugins: build
 	done; \
 	[ -n "$(PLUGIN_FILES)" ] || echo "no plugins under Plugins/ yet: nothing to check"; \
 	exit $$status
+
+# Diagnostic: the plugin's kernels vs ggml's own (from llama-cpp-python's libggml-cpu.so), bit for bit.
+GGML_CPU_LIB ?= $(shell python3 -c "import llama_cpp, os; print(os.path.dirname(llama_cpp.__file__) + '/lib/libggml-cpu.so')" 2>/dev/null)
+MODEL ?= $(PLEXUS_MODEL_CACHE)/gemma3-270m-Q4_K_M.gguf
+ggml-parity:
+	@mkdir -p .build/bench
+	$(CC) -std=gnu11 -O2 -ISources/PluginABI/include -IPlugins/llm -o .build/bench/ggml_parity Tests/Plugins/llm/ggml_parity.c \
+	  $$(find Plugins/llm -name 'gguf*.c' -o -name 'quants*.c' -o -name 'cpu_features.c' -o -name 'ggml_types.c' | sort) -ldl -lm
+	.build/bench/ggml_parity $(MODEL) $(GGML_CPU_LIB)
 
 print-check-model:
 	@echo $(CHECK_MODEL_$(NAME))
