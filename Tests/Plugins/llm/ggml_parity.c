@@ -8,6 +8,7 @@
 #define _GNU_SOURCE 1
 #include "gguf.h"
 #include "quants.h"
+#include "quants_ggml_order.h"
 #include "ggml_types.h"
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -46,7 +47,8 @@ int main(int argc, char **argv) {
       uint64_t qb = llm_quantized_row_bytes(dt, k); if (memcmp(xq1, xq2, qb)) diffq++;
       for (int r = 0; r < rows; r++) {
         const uint8_t *w = t->data + rb * (uint64_t)((r * 997 + trial * 31) % (int)t->ne[1]);
-        float a, b; vdot(k, &a, 0, w, 0, xq1, 0, 1); llm_matvec_rows(t->type, w, rb, 1, k, xq1, &b);
+        float a, b; vdot(k, &a, 0, w, 0, xq1, 0, 1);
+        if (llm_ggml_order_matvec(t->type, w, rb, 1, k, xq1, &b) != 0) llm_matvec_rows(t->type, w, rb, 1, k, xq1, &b);
         if (a != b) { diffd++; double rel = fabs(a-b)/(fabs(a)+1e-9); if (rel > maxrel) maxrel = rel; }
       }
     }
