@@ -37,6 +37,24 @@ struct ArgumentList {
     /// The last value of `--name`, if given.
     mutating func value(_ name: String) throws(UsageError) -> String? { try values(name).last }
 
+    /// Removes every `--option KEY=VALUE` and returns the pairs in order.
+    mutating func keyValues(_ name: String) throws(UsageError) -> [(String, String)] {
+        try values(name).map { (pair: String) throws(UsageError) -> (String, String) in
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw UsageError("\(name) needs KEY=VALUE, got '\(pair)'")
+            }
+            return (String(pair[..<equals]), String(pair[pair.index(after: equals)...]))
+        }
+    }
+
+    /// Removes `--threads N` (1...1024) if given.
+    mutating func threads() throws(UsageError) -> Int? {
+        try value("--threads").map { (text: String) throws(UsageError) -> Int in
+            guard let count = Int(text), count > 0, count <= 1024 else { throw UsageError("--threads needs 1...1024") }
+            return count
+        }
+    }
+
     /// Removes and returns the next positional word.
     mutating func positional(_ what: String) throws(UsageError) -> String {
         guard let index = words.firstIndex(where: { !$0.hasPrefix("--") }) else { throw UsageError("missing \(what)") }

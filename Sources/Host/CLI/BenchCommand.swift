@@ -56,10 +56,7 @@ enum BenchCommand {
         var arguments = arguments
         let json = arguments.flag("--json")
         if let model = try arguments.value("--model") { return try benchModel(model, arguments, json: json) }
-        let threads = try arguments.value("--threads").map { (text: String) throws(UsageError) -> Int in
-            guard let count = Int(text), count > 0, count <= 1024 else { throw UsageError("--threads needs 1...1024") }
-            return count
-        }
+        let threads = try arguments.threads()
         let target = try arguments.positional("what to benchmark (cpu or cuda)")
         try arguments.finish()
         let results: [BenchResult]

@@ -31,16 +31,8 @@ enum PluginCommand {
         var arguments = arguments
         let inProcess = arguments.flag("--in-process")
         let model = try arguments.value("--model")
-        let options = try arguments.values("--option").map { (pair: String) throws(UsageError) -> (String, String) in
-            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw UsageError("--option needs KEY=VALUE, got '\(pair)'")
-            }
-            return (String(pair[..<equals]), String(pair[pair.index(after: equals)...]))
-        }
-        let threads = try arguments.value("--threads").map { (text: String) throws(UsageError) -> Int in
-            guard let count = Int(text), count > 0, count <= 1024 else { throw UsageError("--threads needs 1...1024") }
-            return count
-        }
+        let options = try arguments.keyValues("--option")
+        let threads = try arguments.threads()
         let timeout = try arguments.value("--timeout").map { (text: String) throws(UsageError) -> Int in
             guard let seconds = Int(text), seconds > 0 else { throw UsageError("--timeout needs a positive number of seconds") }
             return seconds

@@ -38,12 +38,7 @@ enum RunCommand {
             input.seed = s
         }
         let dump = try arguments.value("--dump-logits")
-        let options = try arguments.values("--option").map { (pair: String) throws(UsageError) -> (String, String) in
-            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw UsageError("--option needs KEY=VALUE, got '\(pair)'")
-            }
-            return (String(pair[..<equals]), String(pair[pair.index(after: equals)...]))
-        }
+        let options = try arguments.keyValues("--option")
         let directories = try arguments.values("--plugins")
         try arguments.finish()
         do {
