@@ -15,6 +15,15 @@ public struct GenerationRequest: Sendable {
         case interactive, batch
     }
 
+    /// The shape the output must have (OpenAI response_format).
+    public enum ResponseFormat: Sendable, Equatable {
+        case text
+        /// Any single JSON object.
+        case jsonObject
+        /// JSON that validates against `schema` (the JSON Schema as JSON text).
+        case jsonSchema(name: String, schema: String, strict: Bool)
+    }
+
     /// A model id or alias.
     public var model: String
     public var prompt: Prompt
@@ -40,6 +49,8 @@ public struct GenerationRequest: Sendable {
     public var topLogprobs = 0
     /// Echo the prompt's text before the output (completions `echo`).
     public var echo = false
+    /// Output constrained to this format, token by token.
+    public var responseFormat: ResponseFormat = .text
     public var priority: Priority = .interactive
     /// The API key that asked (for fair share and metering), if any.
     public var apiKey: String?
