@@ -24,17 +24,8 @@ public final class ModelSession {
         let devices = DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: threads)
         let loader = PluginLoader(memory: HostMemory(), cpu: devices.cpu) { _ in }
         let report = loader.loadAll(PluginSearchPath.resolve(commandLine: pluginDirectories, environment: environment))
-        var best: (PluginInstance, UInt32)?
-        for plugin in report.plugins {
-            guard let api = try? plugin.modelAPI(), let probe = api.table.pointee.probe else { continue }
-            var score: UInt32 = 0
-            let status = try plugin.withControl { handle throws(PluginError) -> Int32 in path.withCString { probe(handle, $0, &score) } }
-            if status == 0, score > (best?.1 ?? 0) { best = (plugin, score) }
-        }
-        guard let (plugin, _) = best else {
-            let refused = report.refusals.map(\.description).joined(separator: "; ")
-            throw OpenError(description: "no plugin claims '\(path)' (plugins: \(report.plugins.map(\.descriptor.id)))\(refused.isEmpty ? "" : "; refused: \(refused)")")
-        }
+        let plugin: PluginInstance
+        do { plugin = try report.claim(path) } catch { throw OpenError(description: error.description) }
         let stream = devices.cpu.makeStream(label: "run")
         let model = try LoadedModel.load(plugin: plugin, id: "run", paths: [path], options: options, stream: stream, kvPages: kvPages)
         return ModelSession(devices: devices, plugin: plugin, model: model, runner: SequenceRunner(model: model, stream: stream))

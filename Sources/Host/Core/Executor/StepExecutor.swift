@@ -1,0 +1,60 @@
+import PluginABI
+
+/// Runs one `StepPlan` as one plugin step on a stream and measures it. It binds the plan's items to the plugin's
+/// requests (creating a request the first time a sequence is scheduled) and hands back what each sink received.
+struct StepExecutor {
+    let stream: DeviceStream
+
+    /// What one step did.
+    struct Outcome {
+        /// Wall seconds of the step on its stream (the CPU device completes a step before `step` returns).
+        var seconds = 0.0
+        /// The step failed as a whole (every item's request was ended by the host with this error).
+        var failure: PluginError?
+        /// Sequences whose request could not be created, with the reason.
+        var refused: [(ScheduledSequence, PluginError)] = []
+        /// Events each scheduled sequence's sink received, in plan order.
+        var events: [(ScheduledSequence, StepPlan.Item, [SinkEvent])] = []
+    }
+
+    func execute(_ plan: StepPlan, on served: ServingModel) -> Outcome {
+        var outcome = Outcome()
+        var stepItems: [StepItem] = []
+        var scheduled: [(ScheduledSequence, StepPlan.Item)] = []
+        for item in plan.items {
+            guard let sequence = served.sequence(item.sequence) else { continue }
+            do throws(PluginError) {
+                let request = try requestFor(sequence, on: served)
+                if item.count == 0 { request.sink.cancel() }
+                served.pool.grow(&sequence.pages, to: item.pages)
+                var stepItem = StepItem(request: request)
+                stepItem.pos = UInt32(item.start)
+                stepItem.tokens = Array(sequence.known[item.start..<(item.start + item.count)])
+                stepItem.flags = item.sample ? UInt32(PX_ITEM_SAMPLE) : 0
+                stepItem.kvPages = sequence.pages
+                stepItems.append(stepItem)
+                scheduled.append((sequence, item))
+            } catch {
+                outcome.refused.append((sequence, error))
+            }
+        }
+        guard !stepItems.isEmpty else { return outcome }
+        let started = MonotonicClock.seconds()
+        do throws(PluginError) {
+            try served.model.step(stepItems, on: stream)
+        } catch {
+            outcome.failure = error
+        }
+        outcome.seconds = MonotonicClock.seconds() - started
+        outcome.events = scheduled.map { ($0.0, $0.1, $0.0.request?.sink.drain() ?? []) }
+        return outcome
+    }
+
+    private func requestFor(_ sequence: ScheduledSequence, on served: ServingModel) throws(PluginError) -> ModelRequest {
+        if let request = sequence.request { return request }
+        let sink = RequestSink(requestID: sequence.id, vocabSize: served.model.info.vocabSize)
+        let request = try served.model.makeRequest(id: sequence.id, input: .tokens(kind: served.model.info.kind, sequence.input), sink: sink)
+        sequence.request = request
+        return request
+    }
+}

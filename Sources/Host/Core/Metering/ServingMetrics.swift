@@ -1,0 +1,82 @@
+import Synchronization
+
+/// Per-model serving metrics: requests by outcome, tokens, latency histograms, queue depth, KV use and device
+/// time. Written by the engine thread, read by /metrics from any thread.
+public final class ServingMetrics: Sendable {
+    struct Model: Sendable {
+        var outcomes: [String: Int] = [:]
+        var promptTokens = 0
+        var generatedTokens = 0
+        var timeToFirstToken = LatencyHistogram()
+        var interToken = LatencyHistogram()
+        var endToEnd = LatencyHistogram()
+        var queueDepth = 0
+        var running = 0
+        var kvPagesUsed = 0
+        var kvPages = 0
+        var deviceSeconds = 0.0
+        var steps = 0
+        var preemptions = 0
+        var deviceSecondsByKey: [String: Double] = [:]
+    }
+
+    private let models = Mutex<[String: Model]>([:])
+    private let order = Mutex<[String]>([])
+
+    public init() {}
+
+    func update(_ model: String, _ change: (inout Model) -> Void) {
+        models.withLock { all in
+            if all[model] == nil { order.withLock { $0.append(model) } }
+            change(&all[model, default: Model()])
+        }
+    }
+
+    /// Device seconds attributed to `model` so far (all keys).
+    public func deviceSeconds(model: String) -> Double { models.withLock { $0[model]?.deviceSeconds ?? 0 } }
+
+    /// Device seconds attributed to requests of one API key on `model` ("" = requests without a key).
+    public func deviceSeconds(model: String, key: String) -> Double {
+        models.withLock { $0[model]?.deviceSecondsByKey[key] ?? 0 }
+    }
+
+    /// The Prometheus text of every model, without a trailing blank line. Samples are grouped by metric family,
+    /// as the format requires.
+    public func prometheusText() -> String {
+        let snapshot = models.withLock { $0 }
+        let ids = order.withLock { $0 }.filter { snapshot[$0] != nil }
+        var out = PrometheusText()
+        out.describe("plexus_requests_total", type: "counter", help: "Finished generations by outcome.")
+        for id in ids {
+            let model = snapshot[id]!
+            for outcome in model.outcomes.keys.sorted() {
+                out.sample("plexus_requests_total", labels: [("model", id), ("outcome", outcome)], value: Double(model.outcomes[outcome]!))
+            }
+        }
+        let values: [(String, String, String, (Model) -> Double)] = [
+            ("plexus_prompt_tokens_total", "counter", "Prompt tokens consumed.", { Double($0.promptTokens) }),
+            ("plexus_generation_tokens_total", "counter", "Tokens generated.", { Double($0.generatedTokens) }),
+            ("plexus_queue_depth", "gauge", "Sequences waiting for their first step.", { Double($0.queueDepth) }),
+            ("plexus_running_sequences", "gauge", "Sequences holding KV pages.", { Double($0.running) }),
+            ("plexus_kv_pages_used", "gauge", "KV pages in use.", { Double($0.kvPagesUsed) }),
+            ("plexus_kv_pages", "gauge", "KV pages in the model's arena.", { Double($0.kvPages) }),
+            ("plexus_device_seconds_total", "counter", "Device time of the model's steps.", { $0.deviceSeconds }),
+            ("plexus_steps_total", "counter", "Steps run.", { Double($0.steps) }),
+            ("plexus_preemptions_total", "counter", "Sequences that gave their KV pages back under memory pressure.", { Double($0.preemptions) }),
+        ]
+        for (name, type, help, value) in values {
+            out.describe(name, type: type, help: help)
+            for id in ids { out.sample(name, labels: [("model", id)], value: value(snapshot[id]!)) }
+        }
+        let histograms: [(String, String, (Model) -> LatencyHistogram)] = [
+            ("plexus_time_to_first_token_seconds", "Queueing plus prefill until the first token.", { $0.timeToFirstToken }),
+            ("plexus_inter_token_latency_seconds", "Time between successive tokens of a sequence.", { $0.interToken }),
+            ("plexus_e2e_request_latency_seconds", "Queueing to the last token.", { $0.endToEnd }),
+        ]
+        for (name, help, histogram) in histograms {
+            out.describe(name, type: "histogram", help: help)
+            for id in ids { out.histogram(name, labels: [("model", id)], histogram(snapshot[id]!)) }
+        }
+        return String(out.text.dropLast())
+    }
+}

@@ -1,0 +1,252 @@
+import PluginABI
+
+/// The one engine of a host: a thread that steps every served model on one shared stream, a step at a time,
+/// as the `Scheduler` plans. Other threads only submit sequences, add models, wake it and cancel; everything else
+/// is the engine thread's own state.
+final class Engine: @unchecked Sendable {
+    // SAFETY: fields under "lock" are touched only inside `lock`; fields under "engine thread" only on the
+    // engine thread (between `start` and the end of `run`).
+    let metrics: ServingMetrics
+    private let executor: StepExecutor
+    private let lock = ConditionLock()
+    // lock:
+    private var inbox: [(ServingModel, ScheduledSequence)] = []
+    private var arrivingModels: [ServingModel] = []
+    private var waiting: [String: Int] = [:]
+    private var wakeups: UInt64 = 0
+    private var stopping = false
+    // engine thread:
+    private var models: [ServingModel] = []
+    private var thread: HostThread?
+
+    init(stream: DeviceStream, metrics: ServingMetrics) {
+        executor = StepExecutor(stream: stream)
+        self.metrics = metrics
+    }
+
+    func start() {
+        thread = HostThread { [self] in run() }
+    }
+
+    /// Ends every sequence (cancelled), lets the plugins close their requests, and stops the thread.
+    func shutdown() {
+        lock.broadcast { stopping = true }
+        thread?.join()
+    }
+
+    /// Makes a loaded model schedulable.
+    func add(_ model: ServingModel) {
+        lock.broadcast { arrivingModels.append(model) }
+    }
+
+    /// Queues a sequence on `model`; refuses when the model's queue of not-yet-started sequences is full.
+    func submit(_ sequence: ScheduledSequence, to model: ServingModel) throws(ServiceError) {
+        let accepted = lock.locked { () -> Bool in
+            guard !stopping, waiting[model.id, default: 0] < model.maxWaiting else { return false }
+            waiting[model.id, default: 0] += 1
+            inbox.append((model, sequence))
+            wakeups += 1
+            return true
+        }
+        guard accepted else {
+            throw ServiceError(.overloaded, "model '\(model.id)' has \(model.maxWaiting) requests waiting; retry later", retryAfter: 1)
+        }
+        lock.broadcast {}
+    }
+
+    /// Wakes the engine to look at its sequences again (a cancel arrived).
+    func wake() { lock.broadcast { wakeups += 1 } }
+
+    // MARK: engine thread
+
+    private func run() {
+        var seen: UInt64 = 0
+        var busy = false
+        while true {
+            let (stop, arrivals, models) = waitForWork(after: &seen, busy: busy)
+            self.models += models
+            for (model, sequence) in arrivals { enqueue(sequence, on: model) }
+            if stop { models.forEach { $0.sequences.forEach { $0.cancel() } } }
+            busy = step()
+            if stop && self.models.allSatisfy({ $0.sequences.isEmpty }) { return }
+        }
+    }
+
+    /// Blocks until there is something new (unless the last step ran, then it only collects arrivals).
+    private func waitForWork(after seen: inout UInt64, busy: Bool) -> (Bool, [(ServingModel, ScheduledSequence)], [ServingModel]) {
+        let last = seen
+        if !busy { lock.wait { stopping || wakeups != last || !arrivingModels.isEmpty } }
+        return lock.locked {
+            seen = wakeups
+            defer { inbox.removeAll(); arrivingModels.removeAll() }
+            return (stopping, inbox, arrivingModels)
+        }
+    }
+
+    private func enqueue(_ sequence: ScheduledSequence, on model: ServingModel) {
+        if model.sequences.isEmpty {
+            // A model that wakes up joins at the least virtual time of the busy ones: idle time earns no credit.
+            let busyTimes = models.filter { !$0.sequences.isEmpty }.map(\.virtualTime)
+            model.virtualTime = max(model.virtualTime, busyTimes.min() ?? model.virtualTime)
+        }
+        model.sequences.append(sequence)
+        sequence.emit(.started(promptTokens: sequence.promptCount))
+    }
+
+    /// One engine step: schedule -> execute -> apply aborts -> update -> emit. Returns whether a step ran.
+    private func step() -> Bool {
+        guard let (model, plan) = schedule() else { return false }
+        release(plan, on: model)
+        let outcome = executor.execute(plan, on: model)
+        applyAborts(outcome, on: model)
+        update(model, with: outcome)
+        account(model, plan: plan, outcome: outcome)
+        return plan.runsStep || !plan.dropped.isEmpty
+    }
+
+    /// The first model, in the scheduler's order, whose plan does something.
+    private func schedule() -> (ServingModel, StepPlan)? {
+        var views = models.map { $0.view() }
+        while let index = Scheduler.pickModel(views) {
+            let plan = Scheduler.plan(views[index])
+            if plan.runsStep || !plan.dropped.isEmpty || !plan.preempted.isEmpty { return (models[index], plan) }
+            views[index].sequences = []
+        }
+        return nil
+    }
+
+    /// Sequences the plan drops end now; preempted ones give their pages back and will recompute.
+    private func release(_ plan: StepPlan, on model: ServingModel) {
+        for id in plan.dropped {
+            guard let sequence = model.sequence(id) else { continue }
+            end(sequence, on: model, with: .finished(.cancelled, sequence.usage), outcome: "cancelled")
+        }
+        for id in plan.preempted {
+            guard let sequence = model.sequence(id) else { continue }
+            model.pool.release(&sequence.pages)
+            sequence.computed = 0
+            metrics.update(model.id) { $0.preemptions += 1 }
+        }
+    }
+
+    /// Sequences whose plugin request could not be made fail with the plugin's reason.
+    private func applyAborts(_ outcome: StepExecutor.Outcome, on model: ServingModel) {
+        for (sequence, error) in outcome.refused {
+            end(sequence, on: model, with: .failed(Self.serviceError(error)), outcome: "error")
+        }
+    }
+
+    private func update(_ model: ServingModel, with outcome: StepExecutor.Outcome) {
+        let now = MonotonicClock.seconds()
+        for (sequence, item, events) in outcome.events {
+            if outcome.failure == nil { sequence.computed = item.start + item.count }
+            markStarted(sequence, on: model)
+            for event in events {
+                switch event {
+                case .tokens(let tokens): accept(tokens, for: sequence, on: model, at: now)
+                case .final(let final): finish(sequence, on: model, final: final)
+                case .tensor: break
+                }
+            }
+        }
+    }
+
+    private func accept(_ tokens: TokenOutput, for sequence: ScheduledSequence, on model: ServingModel, at now: Double) {
+        sequence.known += tokens.tokens
+        let timing = sequence.timing
+        metrics.update(model.id) { metrics in
+            metrics.generatedTokens += tokens.tokens.count
+            if let last = timing.lastToken { metrics.interToken.observe(now - last) } else { metrics.timeToFirstToken.observe(now - timing.queued) }
+        }
+        if timing.firstToken == nil { timing.firstToken = now }
+        timing.lastToken = now
+        guard !sequence.hasEnded else { return }
+        let release = sequence.output.accept(tokens)
+        if !release.text.isEmpty || !release.logprobs.isEmpty { sequence.emit(.text(release.text, logprobs: release.logprobs)) }
+        if release.stopped {
+            // A stop string: the client is done now; the plugin closes its request at the next step (a poll).
+            sequence.hasEnded = true
+            sequence.request?.sink.cancel()
+            sequence.emit(.finished(.stop, sequence.usage))
+            record(sequence, on: model, outcome: "stop")
+        }
+    }
+
+    private func finish(_ sequence: ScheduledSequence, on model: ServingModel, final: FinalOutput) {
+        let tail = sequence.hasEnded ? "" : sequence.output.finish()
+        if !tail.isEmpty { sequence.emit(.text(tail, logprobs: [])) }
+        switch Int32(final.reason) {
+        case Int32(PX_FINISH_STOP): end(sequence, on: model, with: .finished(.stop, sequence.usage), outcome: "stop")
+        case Int32(PX_FINISH_LENGTH): end(sequence, on: model, with: .finished(.length, sequence.usage), outcome: "length")
+        case Int32(PX_FINISH_CANCELLED): end(sequence, on: model, with: .finished(.cancelled, sequence.usage), outcome: "cancelled")
+        default:
+            let error = PluginError(status: final.status, message: final.message ?? "the plugin ended the request with an error", call: "step")
+            end(sequence, on: model, with: .failed(Self.serviceError(error)), outcome: "error")
+        }
+    }
+
+    /// Sends the sequence's last event (unless the client already has it) and retires it.
+    private func end(_ sequence: ScheduledSequence, on model: ServingModel, with event: GenerationEvent, outcome: String) {
+        if !sequence.hasEnded {
+            sequence.hasEnded = true
+            sequence.emit(event)
+            record(sequence, on: model, outcome: outcome)
+        }
+        markStarted(sequence, on: model)
+        model.retire(sequence)
+    }
+
+    /// The sequence left the waiting queue (first step, or ended before one).
+    private func markStarted(_ sequence: ScheduledSequence, on model: ServingModel) {
+        guard !sequence.leftQueue else { return }
+        sequence.leftQueue = true
+        lock.locked { waiting[model.id, default: 1] -= 1 }
+    }
+
+    private func record(_ sequence: ScheduledSequence, on model: ServingModel, outcome: String) {
+        let elapsed = MonotonicClock.seconds() - sequence.timing.queued
+        let usage = sequence.usage
+        metrics.update(model.id) { metrics in
+            metrics.outcomes[outcome, default: 0] += 1
+            metrics.promptTokens += usage.promptTokens
+            metrics.endToEnd.observe(elapsed)
+        }
+    }
+
+    /// Charges the step's device time to the model (its virtual time) and to the sequences in it, by tokens fed.
+    private func account(_ model: ServingModel, plan: StepPlan, outcome: StepExecutor.Outcome) {
+        model.virtualTime += outcome.seconds / model.weight
+        let fed = max(plan.tokenCount, 1)
+        var byKey: [String: Double] = [:]
+        for (sequence, item, _) in outcome.events {
+            let share = outcome.seconds * Double(plan.tokenCount == 0 ? 1 : item.count) / Double(plan.tokenCount == 0 ? outcome.events.count : fed)
+            sequence.deviceSeconds += share
+            byKey[sequence.apiKey ?? "", default: 0] += share
+        }
+        let waitingCount = model.waitingCount
+        let running = model.sequences.count - waitingCount
+        let used = model.pool.used
+        let capacity = model.pool.capacity
+        metrics.update(model.id) { metrics in
+            metrics.steps += plan.runsStep ? 1 : 0
+            metrics.deviceSeconds += outcome.seconds
+            for (key, seconds) in byKey { metrics.deviceSecondsByKey[key, default: 0] += seconds }
+            metrics.queueDepth = waitingCount
+            metrics.running = running
+            metrics.kvPagesUsed = used
+            metrics.kvPages = capacity
+        }
+    }
+
+    /// A plugin failure as the API sees it: the plugin's invalid-argument answers are the client's fault.
+    static func serviceError(_ error: PluginError) -> ServiceError {
+        switch error.status {
+        case Int32(PX_ERR_INVALID_ARGUMENT), Int32(PX_ERR_UNSUPPORTED):
+            return ServiceError(.invalidRequest, error.message, retryable: false)
+        case Int32(PX_ERR_OUT_OF_MEMORY):
+            return ServiceError(.internalError, "out of memory: \(error.message)", retryable: false)
+        default:
+            return ServiceError(.internalError, "\(error.call) failed: \(error.message)")
+        }
+    }
+}

@@ -1,0 +1,139 @@
+/// The scheduling policy: which model steps next, and what one model's step takes. Pure functions of plain values
+/// (`ModelView` in, `StepPlan` out); Specs/scheduler.md states the invariants they keep.
+public enum Scheduler {
+    /// The model to step next among `models`: interactive work before batch work, then the least virtual time
+    /// (device seconds over weight, so each model gets its weighted share and none starves), then the id.
+    public static func pickModel(_ models: [ModelView]) -> Int? {
+        models.indices.filter { models[$0].hasWork }.min { a, b in
+            let (x, y) = (models[a], models[b])
+            if x.topPriority != y.topPriority { return x.topPriority == .interactive }
+            if x.virtualTime != y.virtualTime { return x.virtualTime < y.virtualTime }
+            return x.id < y.id
+        }
+    }
+
+    /// One step of `model`: polls for cancelled requests, one token for every decoding sequence, then prefill
+    /// chunks, then new sequences while memory allows; under memory pressure the least urgent running sequence
+    /// gives its pages back (it recomputes later) so that more urgent ones keep decoding. Never plans more pages
+    /// than are free, more tokens than `maxBatchTokens` or more items than `maxBatchItems`.
+    public static func plan(_ model: ModelView) -> StepPlan {
+        var planner = Planner(model: model)
+        planner.planCancelled()
+        planner.planDecodes()
+        planner.planPrefills()
+        planner.planAdmissions()
+        return planner.plan
+    }
+}
+
+/// The working state of one `Scheduler.plan` call.
+private struct Planner {
+    let model: ModelView
+    var plan: StepPlan
+    var free: Int
+    var tokens: Int
+    var items: Int
+    /// Live sequences, most urgent first: interactive before batch, then by arrival.
+    var live: [SequenceView]
+    var planned: Set<UInt64> = []
+
+    init(model: ModelView) {
+        self.model = model
+        plan = StepPlan(model: model.id)
+        free = model.freePages
+        tokens = model.maxBatchTokens
+        items = model.maxBatchItems
+        live = model.sequences.filter { !$0.isCancelled }.sorted { a, b in
+            if a.priority != b.priority { return a.priority == .interactive }
+            return a.arrival < b.arrival
+        }
+    }
+
+    /// Cancelled sequences the plugin knows are polled once (it answers FINAL(CANCELLED)); the others just end.
+    mutating func planCancelled() {
+        for sequence in model.sequences where sequence.isCancelled {
+            if sequence.hasRequest, items > 0 {
+                add(StepPlan.Item(sequence: sequence.id, start: sequence.computed, count: 0, sample: false, pages: sequence.pages))
+            } else if !sequence.hasRequest {
+                plan.dropped.append(sequence.id)
+            }
+        }
+    }
+
+    mutating func planDecodes() {
+        var index = 0
+        while index < live.count {
+            let sequence = live[index]
+            index += 1
+            guard sequence.isDecoding, items > 0, tokens > 0 else { continue }
+            let need = model.pagesFor(tokens: sequence.computed + 1) - sequence.pages
+            if need > free && !preemptLeastUrgent(after: index - 1, toFree: need) { continue }
+            free -= need
+            tokens -= 1
+            add(StepPlan.Item(sequence: sequence.id, start: sequence.computed, count: 1, sample: true,
+                              pages: sequence.pages + need))
+        }
+    }
+
+    /// Sequences part-way through their prompt feed their next chunk, as pages allow.
+    mutating func planPrefills() {
+        for sequence in live where sequence.pages > 0 && sequence.pending > 1 && !planned.contains(sequence.id) {
+            prefill(sequence, holding: sequence.pages)
+        }
+    }
+
+    /// Sequences without pages (new, or preempted earlier) start, in order, while their whole prompt fits in the
+    /// free pages left after one page of headroom per decoding sequence; the first that does not fit stops the
+    /// rest, so a long prompt is not starved by shorter ones behind it.
+    mutating func planAdmissions() {
+        let headroom = plan.items.filter { $0.count == 1 }.count
+        let preempted = Set(plan.preempted)
+        for sequence in live where sequence.pages == 0 && !planned.contains(sequence.id) && !preempted.contains(sequence.id) {
+            guard items > 0, tokens > 0 else { return }
+            guard model.pagesFor(tokens: sequence.known + 1) <= free - headroom else { return }
+            var restart = sequence
+            restart.computed = 0
+            _ = prefill(restart, holding: 0)
+        }
+    }
+
+    /// Plans the next prefill chunk of `sequence`; returns whether it was planned.
+    @discardableResult
+    mutating func prefill(_ sequence: SequenceView, holding held: Int) -> Bool {
+        guard items > 0, tokens > 0 else { return false }
+        let decoding = plan.items.contains { $0.count == 1 && $0.sample }
+        let cap = decoding ? min(tokens, model.interactiveChunk) : tokens
+        let fits = (held + free) * model.pageTokens - sequence.computed
+        let count = min(sequence.pending, cap, fits)
+        guard count > 0 else { return false }
+        let pages = model.pagesFor(tokens: sequence.computed + count)
+        free -= pages - held
+        tokens -= count
+        add(StepPlan.Item(sequence: sequence.id, start: sequence.computed, count: count,
+                          sample: sequence.computed + count == sequence.known, pages: pages))
+        return true
+    }
+
+    /// Frees pages by preempting running sequences from the least urgent end, never one at or before `index`
+    /// and never one already planned. Returns whether `need` pages are now free.
+    mutating func preemptLeastUrgent(after index: Int, toFree need: Int) -> Bool {
+        var victim = live.count - 1
+        while free < need && victim > index {
+            let candidate = live[victim]
+            if candidate.pages > 0 && !planned.contains(candidate.id) {
+                free += candidate.pages
+                plan.preempted.append(candidate.id)
+                live[victim].pages = 0
+                live[victim].computed = 0
+            }
+            victim -= 1
+        }
+        return free >= need
+    }
+
+    mutating func add(_ item: StepPlan.Item) {
+        plan.items.append(item)
+        planned.insert(item.sequence)
+        items -= 1
+    }
+}

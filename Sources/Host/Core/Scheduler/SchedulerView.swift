@@ -1,0 +1,73 @@
+/// What the scheduler sees of one sequence: enough to plan, nothing it could mutate.
+public struct SequenceView: Equatable, Sendable {
+    public var id: UInt64
+    public var priority: GenerationRequest.Priority
+    /// Order of arrival (lower came first).
+    public var arrival: UInt64
+    /// Tokens known: the prompt plus what was generated so far.
+    public var known: Int
+    /// Tokens whose K/V are in the sequence's pages.
+    public var computed: Int
+    /// KV pages held.
+    public var pages: Int
+    /// The plugin holds a request for it (it was scheduled before).
+    public var hasRequest: Bool
+    public var isCancelled: Bool
+
+    public init(id: UInt64, priority: GenerationRequest.Priority = .interactive, arrival: UInt64, known: Int,
+                computed: Int = 0, pages: Int = 0, hasRequest: Bool = false, isCancelled: Bool = false) {
+        self.id = id
+        self.priority = priority
+        self.arrival = arrival
+        self.known = known
+        self.computed = computed
+        self.pages = pages
+        self.hasRequest = hasRequest
+        self.isCancelled = isCancelled
+    }
+
+    /// Tokens still to feed before the next sample.
+    var pending: Int { known - computed }
+    /// Decoding: exactly the last sampled token is still to feed.
+    var isDecoding: Bool { pages > 0 && pending == 1 }
+}
+
+/// What the scheduler sees of one served model.
+public struct ModelView: Equatable, Sendable {
+    public var id: String
+    /// Share of the device relative to other models (fair share).
+    public var weight: Double = 1
+    /// Device seconds this model used, over its weight, since it last became busy (its virtual time).
+    public var virtualTime: Double = 0
+    /// Most tokens and items one step may take (from the plugin's model info).
+    public var maxBatchTokens: Int
+    public var maxBatchItems: Int
+    /// Most prompt tokens one step feeds while another sequence decodes: slices long prefills so decode waits
+    /// at most one short step.
+    public var interactiveChunk: Int
+    public var pageTokens: Int
+    public var freePages: Int
+    public var sequences: [SequenceView]
+
+    public init(id: String, weight: Double = 1, virtualTime: Double = 0, maxBatchTokens: Int, maxBatchItems: Int,
+                interactiveChunk: Int = 128, pageTokens: Int, freePages: Int, sequences: [SequenceView]) {
+        self.id = id
+        self.weight = weight
+        self.virtualTime = virtualTime
+        self.maxBatchTokens = maxBatchTokens
+        self.maxBatchItems = maxBatchItems
+        self.interactiveChunk = interactiveChunk
+        self.pageTokens = pageTokens
+        self.freePages = freePages
+        self.sequences = sequences
+    }
+
+    /// Whether the model has anything to do.
+    var hasWork: Bool { !sequences.isEmpty }
+    /// The most urgent class among its sequences.
+    var topPriority: GenerationRequest.Priority {
+        sequences.contains { $0.priority == .interactive } ? .interactive : .batch
+    }
+
+    func pagesFor(tokens: Int) -> Int { (tokens + pageTokens - 1) / pageTokens }
+}

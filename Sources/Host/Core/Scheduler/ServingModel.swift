@@ -1,0 +1,49 @@
+/// A loaded token model as the engine serves it: the plugin's model, its text front-end, its KV pages and its
+/// sequences. Owned by the engine thread.
+final class ServingModel: @unchecked Sendable {
+    // SAFETY: mutable state is touched on the engine thread only.
+    let id: String
+    let model: LoadedModel
+    let frontend: TextFrontend
+    let weight: Double
+    let maxWaiting: Int
+    let interactiveChunk: Int
+    var pool: KVPagePool
+    /// Live sequences in arrival order.
+    var sequences: [ScheduledSequence] = []
+    /// Device seconds over weight since the model last became busy.
+    var virtualTime = 0.0
+
+    init(id: String, model: LoadedModel, frontend: TextFrontend, weight: Double = 1, maxWaiting: Int = 256,
+         interactiveChunk: Int = 128) {
+        self.id = id
+        self.model = model
+        self.frontend = frontend
+        self.weight = weight
+        self.maxWaiting = maxWaiting
+        self.interactiveChunk = interactiveChunk
+        pool = KVPagePool(pages: model.kvPageCount)
+    }
+
+    /// Tokens the KV arena holds at most: no sequence may grow past it.
+    var tokenCapacity: Int { pool.capacity * Int(model.info.kvPageTokens) }
+
+    func sequence(_ id: UInt64) -> ScheduledSequence? { sequences.first { $0.id == id } }
+
+    /// Sequences that have not started (no pages, no request).
+    var waitingCount: Int { sequences.filter { $0.pages.isEmpty && $0.request == nil }.count }
+
+    func view() -> ModelView {
+        ModelView(id: id, weight: weight, virtualTime: virtualTime, maxBatchTokens: Int(model.info.maxBatchTokens),
+                  maxBatchItems: Int(model.info.maxBatchItems), interactiveChunk: interactiveChunk,
+                  pageTokens: Int(model.info.kvPageTokens), freePages: pool.free, sequences: sequences.map { $0.view() })
+    }
+
+    /// Ends a sequence for good: its pages go back, its request is destroyed, it leaves the model.
+    func retire(_ sequence: ScheduledSequence) {
+        pool.release(&sequence.pages)
+        if let request = sequence.request { model.destroy(request) }
+        sequence.request = nil
+        sequences.removeAll { $0 === sequence }
+    }
+}

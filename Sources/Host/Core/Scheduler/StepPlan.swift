@@ -1,0 +1,40 @@
+/// One step of one model as the scheduler decided it: the only contract between the scheduler and the executor.
+/// A plain value, so the policy is tested without any device.
+public struct StepPlan: Equatable, Sendable {
+    /// One sequence's part of the step.
+    public struct Item: Equatable, Sendable {
+        /// The sequence.
+        public var sequence: UInt64
+        /// First position fed; the tokens fed are the sequence's known tokens [start, start + count).
+        public var start: Int
+        /// Tokens fed; 0 polls a cancelled request so its plugin ends it with FINAL(CANCELLED).
+        public var count: Int
+        /// Whether the plugin samples a token after these (the last chunk of what the sequence knows).
+        public var sample: Bool
+        /// KV pages the sequence holds once the step is planned (covering start + count positions).
+        public var pages: Int
+
+        public init(sequence: UInt64, start: Int, count: Int, sample: Bool, pages: Int) {
+            self.sequence = sequence
+            self.start = start
+            self.count = count
+            self.sample = sample
+            self.pages = pages
+        }
+    }
+
+    /// The model the step runs.
+    public var model: String
+    public var items: [Item] = []
+    /// Sequences that give their KV pages back before the step (memory pressure); they recompute later.
+    public var preempted: [UInt64] = []
+    /// Sequences cancelled before they reached the plugin: they end without a step.
+    public var dropped: [UInt64] = []
+
+    public init(model: String) { self.model = model }
+
+    /// Whether the plan runs a plugin step (a plan may only drop or preempt).
+    public var runsStep: Bool { !items.isEmpty }
+    /// Tokens fed in the step.
+    public var tokenCount: Int { items.reduce(0) { $0 + $1.count } }
+}

@@ -1,0 +1,141 @@
+import Synchronization
+import Glibc
+import PluginABI
+
+/// The host's `ModelService`: loads models with the plugins that claim them and serves every generation through
+/// the one engine, on one shared stream.
+public final class GenerationService: ModelService {
+    /// One model's entry: its status, and once loaded, how it is served.
+    private struct Entry {
+        var spec: ServedModelSpec
+        var status: ServedModel.Status = .loading
+        var failure: String?
+        var served: ServingModel?
+        var created: Int
+    }
+
+    private let plugins: PluginLoadReport
+    private let devices: DeviceSet
+    private let stream: DeviceStream
+    private let engine: Engine
+    private let entries = Mutex<[Entry]>([])
+    private let loaders = Mutex<[HostThread]>([])
+    private let nextID = Atomic<UInt64>(1)
+
+    /// A service over the plugins found on `pluginDirectories` (and PLEXUS_PLUGIN_PATH), on the CPU device.
+    public init(devices: DeviceSet, pluginDirectories: [String], environment: [String: String]) {
+        self.devices = devices
+        let loader = PluginLoader(memory: HostMemory(), cpu: devices.cpu) { _ in }
+        plugins = loader.loadAll(PluginSearchPath.resolve(commandLine: pluginDirectories, environment: environment))
+        stream = devices.cpu.makeStream(label: "engine")
+        engine = Engine(stream: stream, metrics: ServingMetrics())
+        engine.start()
+    }
+
+    /// Starts loading a model on its own thread; it lists as loading until it is ready or has failed.
+    public func load(_ spec: ServedModelSpec) {
+        let index = entries.withLock { entries in
+            entries.append(Entry(spec: spec, created: Int(time(nil))))
+            return entries.count - 1
+        }
+        let thread = HostThread { [self] in
+            do {
+                let served = try open(spec)
+                entries.withLock { $0[index].served = served; $0[index].status = .ready }
+                engine.add(served)
+            } catch {
+                entries.withLock { $0[index].status = .failed; $0[index].failure = "\(error)" }
+            }
+        }
+        loaders.withLock { $0.append(thread) }
+    }
+
+    /// Waits until every model given to `load` so far is ready or failed.
+    public func waitForLoads() {
+        let threads = loaders.withLock { threads in defer { threads.removeAll() }; return threads }
+        threads.forEach { $0.join() }
+    }
+
+    private func open(_ spec: ServedModelSpec) throws -> ServingModel {
+        guard let path = spec.paths.first else { throw ServiceError(.invalidRequest, "model '\(spec.id)' names no weight file") }
+        let plugin = try plugins.claim(path)
+        let probe = try LoadedModel.load(plugin: plugin, id: spec.id, paths: spec.paths, options: spec.options, stream: stream, kvPages: 0)
+        let info = probe.info
+        probe.unload(on: stream)
+        let model = try LoadedModel.load(plugin: plugin, id: spec.id, paths: spec.paths, options: spec.options,
+                                         stream: stream, kvPages: Self.kvPages(for: info, bytes: spec.kvBytes))
+        guard model.info.takesTokens else {
+            model.unload(on: stream)
+            throw ServiceError(.unsupported, "model '\(spec.id)' is not a token model; only LLMs are served yet")
+        }
+        let frontend = try TextFrontend.load(path: path, modelName: spec.id)
+        return ServingModel(id: spec.id, model: model, frontend: frontend, weight: spec.weight, maxWaiting: spec.maxWaiting)
+    }
+
+    /// Pages for `bytes` of KV memory, and never fewer than one full context needs.
+    static func kvPages(for info: ModelInfo, bytes: UInt64) -> UInt32 {
+        guard info.kvPageBytes > 0, info.kvPageTokens > 0 else { return 0 }
+        let oneContext = (UInt64(info.contextLength) + UInt64(info.kvPageTokens) - 1) / UInt64(info.kvPageTokens) + 1
+        return UInt32(min(max(bytes / info.kvPageBytes, oneContext), UInt64(UInt32.max)))
+    }
+
+    /// Cancels every generation, lets the plugins close their requests, and stops the engine.
+    public func shutdown() {
+        waitForLoads()
+        engine.shutdown()
+    }
+
+    // MARK: ModelService
+
+    public func models() -> [ServedModel] {
+        entries.withLock { $0.map(Self.listing) }
+    }
+
+    private static func listing(_ entry: Entry) -> ServedModel {
+        var capabilities: Set<ServedModel.Capability> = []
+        var context = 0
+        if let served = entry.served {
+            context = Int(served.model.info.contextLength)
+            switch Int32(served.model.info.kind) {
+            case Int32(PX_KIND_EMBEDDING): capabilities = [.embedding]
+            default:
+                capabilities.insert(.completion)
+                if served.frontend.chatTemplateSource != nil { capabilities.insert(.chat) }
+            }
+        }
+        return ServedModel(id: entry.spec.id, aliases: entry.spec.aliases, status: entry.status, failure: entry.failure,
+                           capabilities: capabilities, created: entry.created, contextLength: context)
+    }
+
+    public func generate(_ request: GenerationRequest) throws(ServiceError) -> GenerationHandle {
+        let served = try resolve(request.model)
+        let prompt = try GenerationPrompt.tokens(for: request, on: served)
+        let input = try GenerationPrompt.input(for: request, prompt: prompt, on: served)
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let (events, continuation) = AsyncStream.makeStream(of: GenerationEvent.self)
+        let output = TextOutput(frontend: served.frontend, stop: request.stop, logprobs: request.logprobs || request.topLogprobs > 0)
+        let sequence = ScheduledSequence(id: id, arrival: id, request: request, prompt: prompt, input: input,
+                                         output: output, continuation: continuation)
+        try engine.submit(sequence, to: served)
+        let engine = self.engine
+        continuation.onTermination = { @Sendable termination in
+            if case .cancelled = termination { sequence.cancel(); engine.wake() }
+        }
+        return GenerationHandle(id: id, events: events) { sequence.cancel(); engine.wake() }
+    }
+
+    private func resolve(_ name: String) throws(ServiceError) -> ServingModel {
+        let entry = entries.withLock { $0.first { $0.spec.id == name || $0.spec.aliases.contains(name) } }
+        guard let entry else { throw ServiceError(.modelNotFound, "the model '\(name)' does not exist", param: "model") }
+        switch entry.status {
+        case .loading: throw ServiceError(.loading, "the model '\(name)' is loading", retryAfter: 5)
+        case .failed: throw ServiceError(.internalError, "the model '\(name)' failed to load: \(entry.failure ?? "unknown")", retryable: false)
+        case .ready: return entry.served!
+        }
+    }
+
+    public func metricsText() -> String { engine.metrics.prometheusText() }
+
+    /// The metrics the engine keeps (device time per model and per key, for tests and benchmarks).
+    public var metrics: ServingMetrics { engine.metrics }
+}

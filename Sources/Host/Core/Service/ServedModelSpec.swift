@@ -1,0 +1,20 @@
+/// How one model is served: what the catalog (or `plexus serve --model`) says about it.
+public struct ServedModelSpec: Sendable {
+    public var id: String
+    public var aliases: [String] = []
+    /// Weight file(s) handed to the plugin.
+    public var paths: [String]
+    /// Plugin options (context_length, ...).
+    public var options: [(String, String)] = []
+    /// Share of the device relative to other models.
+    public var weight: Double = 1
+    /// Sequences that may wait for their first step before new requests get 429.
+    public var maxWaiting = 256
+    /// KV memory of the model in bytes (rounded down to whole pages; at least one full context).
+    public var kvBytes: UInt64 = 256 << 20
+
+    public init(id: String, paths: [String]) {
+        self.id = id
+        self.paths = paths
+    }
+}

@@ -1,0 +1,131 @@
+import Testing
+@testable import HostCore
+
+/// The scheduling policy on plain values: table cases for each rule, and random states for the invariants of
+/// Specs/scheduler.md (budgets kept, memory never over-committed, decode never starved by prefill).
+struct SchedulerTests {
+    static func model(_ sequences: [SequenceView], free: Int = 100, tokens: Int = 64, items: Int = 8, chunk: Int = 16,
+                      virtualTime: Double = 0, id: String = "m") -> ModelView {
+        ModelView(id: id, virtualTime: virtualTime, maxBatchTokens: tokens, maxBatchItems: items, interactiveChunk: chunk,
+                  pageTokens: 16, freePages: free, sequences: sequences)
+    }
+
+    static func decoding(_ id: UInt64, at position: Int, priority: GenerationRequest.Priority = .interactive) -> SequenceView {
+        SequenceView(id: id, priority: priority, arrival: id, known: position + 1, computed: position,
+                     pages: (position + 15) / 16, hasRequest: true)
+    }
+
+    @Test func aNewSequencePrefillsItsWholePromptWhenAloneAndSamples() {
+        let plan = Scheduler.plan(Self.model([SequenceView(id: 1, arrival: 1, known: 40)]))
+        #expect(plan.items == [StepPlan.Item(sequence: 1, start: 0, count: 40, sample: true, pages: 3)])
+    }
+
+    @Test func aLongPromptIsChunkedByTheTokenBudgetAndSamplesOnlyAtItsEnd() {
+        let plan = Scheduler.plan(Self.model([SequenceView(id: 1, arrival: 1, known: 100)], tokens: 64))
+        #expect(plan.items == [StepPlan.Item(sequence: 1, start: 0, count: 64, sample: false, pages: 4)])
+        let next = Scheduler.plan(Self.model([SequenceView(id: 1, arrival: 1, known: 100, computed: 64, pages: 4, hasRequest: true)]))
+        #expect(next.items == [StepPlan.Item(sequence: 1, start: 64, count: 36, sample: true, pages: 7)])
+    }
+
+    @Test func decodesComeFirstAndPrefillIsSlicedWhileOthersDecode() {
+        let plan = Scheduler.plan(Self.model([SequenceView(id: 1, arrival: 1, known: 100), Self.decoding(2, at: 20)], chunk: 16))
+        #expect(plan.items.map(\.sequence) == [2, 1])
+        #expect(plan.items[0] == StepPlan.Item(sequence: 2, start: 20, count: 1, sample: true, pages: 2))
+        #expect(plan.items[1].count == 16)
+    }
+
+    @Test func aDecodeCrossingAPageBoundaryTakesOnePage() {
+        let plan = Scheduler.plan(Self.model([Self.decoding(1, at: 32)], free: 1))
+        #expect(plan.items == [StepPlan.Item(sequence: 1, start: 32, count: 1, sample: true, pages: 3)])
+    }
+
+    @Test func underMemoryPressureTheLeastUrgentRunningSequenceIsPreempted() {
+        let urgent = Self.decoding(1, at: 32)
+        let later = Self.decoding(2, at: 20, priority: .batch)
+        let plan = Scheduler.plan(Self.model([later, urgent], free: 0))
+        #expect(plan.preempted == [2])
+        #expect(plan.items.map(\.sequence) == [1])
+    }
+
+    @Test func admissionWaitsForPagesAndKeepsArrivalOrder() {
+        let big = SequenceView(id: 1, arrival: 1, known: 200)
+        let small = SequenceView(id: 2, arrival: 2, known: 10)
+        let plan = Scheduler.plan(Self.model([big, small], free: 5))
+        #expect(plan.items.isEmpty, "the small one must not overtake the big one that does not fit")
+    }
+
+    @Test func cancelledSequencesArePolledOrDropped() {
+        var started = Self.decoding(1, at: 5)
+        started.isCancelled = true
+        let queued = SequenceView(id: 2, arrival: 2, known: 10, isCancelled: true)
+        let plan = Scheduler.plan(Self.model([started, queued]))
+        #expect(plan.items == [StepPlan.Item(sequence: 1, start: 5, count: 0, sample: false, pages: 1)])
+        #expect(plan.dropped == [2])
+    }
+
+    @Test func interactiveWorkGoesFirstThenTheLeastVirtualTime() {
+        let batch = Self.model([SequenceView(id: 1, priority: .batch, arrival: 1, known: 5)], virtualTime: 0, id: "a")
+        let hot = Self.model([SequenceView(id: 2, arrival: 2, known: 5)], virtualTime: 9, id: "b")
+        let cold = Self.model([SequenceView(id: 3, arrival: 3, known: 5)], virtualTime: 1, id: "c")
+        let idle = Self.model([], virtualTime: 0, id: "d")
+        #expect(Scheduler.pickModel([batch, hot, cold, idle]) == 2)
+        #expect(Scheduler.pickModel([batch, hot]) == 1)
+        #expect(Scheduler.pickModel([batch]) == 0)
+        #expect(Scheduler.pickModel([idle]) == nil)
+    }
+
+    /// Random states: every plan keeps the budgets, never plans more pages than are free (after preemptions),
+    /// plans every decoding sequence that has room, and feeds each sequence only tokens it knows.
+    @Test func invariantsHoldOnRandomStates() {
+        var rng = SplitMix(seed: 42)
+        for _ in 0..<2000 {
+            let count = Int(rng.next() % 12)
+            var sequences: [SequenceView] = []
+            for id in 0..<count {
+                let known = 1 + Int(rng.next() % 300)
+                let started = rng.next() % 2 == 0
+                let computed = started ? Int(rng.next() % UInt64(known)) : 0
+                sequences.append(SequenceView(id: UInt64(id), priority: rng.next() % 3 == 0 ? .batch : .interactive,
+                                              arrival: UInt64(id), known: known, computed: computed,
+                                              pages: started ? (computed + 15) / 16 + Int(rng.next() % 2) : 0,
+                                              hasRequest: started, isCancelled: rng.next() % 10 == 0))
+            }
+            let view = Self.model(sequences, free: Int(rng.next() % 40), tokens: 1 + Int(rng.next() % 128),
+                                  items: 1 + Int(rng.next() % 8), chunk: 1 + Int(rng.next() % 32))
+            check(Scheduler.plan(view), view)
+        }
+    }
+
+    func check(_ plan: StepPlan, _ view: ModelView) {
+        let byID = Dictionary(uniqueKeysWithValues: view.sequences.map { ($0.id, $0) })
+        #expect(plan.tokenCount <= view.maxBatchTokens)
+        #expect(plan.items.count <= view.maxBatchItems)
+        #expect(Set(plan.items.map(\.sequence)).count == plan.items.count, "a sequence twice in one step")
+        var free = view.freePages + plan.preempted.reduce(0) { $0 + byID[$1]!.pages }
+        for item in plan.items {
+            let sequence = byID[item.sequence]!
+            let held = plan.preempted.contains(item.sequence) ? 0 : sequence.pages
+            free -= item.pages - held
+            #expect(item.start + item.count <= sequence.known)
+            #expect(item.pages * view.pageTokens >= item.start + item.count)
+            #expect(item.sample == (item.count > 0 && item.start + item.count == sequence.known))
+            #expect(sequence.isCancelled == (item.count == 0))
+            #expect(!plan.preempted.contains(item.sequence))
+        }
+        #expect(free >= 0, "plan over-commits KV pages")
+        for dropped in plan.dropped { #expect(byID[dropped]!.isCancelled && !byID[dropped]!.hasRequest) }
+    }
+}
+
+/// A small deterministic generator for property tests.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
