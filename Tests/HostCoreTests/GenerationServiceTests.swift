@@ -1,0 +1,189 @@
+import Glibc
+import Testing
+@testable import HostCore
+
+/// The engine and GenerationService on the real models through the LLM plugin: what a generation reports, batching
+/// that changes nothing, cancellation at a step boundary, stop strings, limits and errors, two models on one stream.
+@Suite(.serialized) struct GenerationServiceTests {
+    /// What one generation reported.
+    struct Result {
+        var text = ""
+        var finish: FinishReason?
+        var usage: Usage?
+        var failure: ServiceError?
+        var started: Int?
+        var logprobs: [TokenLogprob] = []
+        var events = 0
+    }
+
+    static func service(_ models: [(String, String)], maxWaiting: Int = 256) throws -> GenerationService {
+        try #require(access(LLMPluginTests.pluginFolder + "/libplexus-llm.so", R_OK) == 0, "build the plugins first: make plugins")
+        let service = GenerationService(devices: DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: 2),
+                                        pluginDirectories: [LLMPluginTests.pluginFolder], environment: [:])
+        for (id, file) in models {
+            var spec = ServedModelSpec(id: id, paths: [try ModelFiles.path(file)])
+            spec.options = [("context_length", "2048")]
+            spec.maxWaiting = maxWaiting
+            service.load(spec)
+        }
+        service.waitForLoads()
+        return service
+    }
+
+    static func collect(_ handle: GenerationHandle) async -> Result {
+        var result = Result()
+        for await event in handle.events {
+            result.events += 1
+            switch event {
+            case .started(let count): result.started = count
+            case .text(let text, let logprobs):
+                result.text += text
+                result.logprobs += logprobs
+            case .finished(let reason, let usage):
+                result.finish = reason
+                result.usage = usage
+            case .failed(let error): result.failure = error
+            }
+        }
+        return result
+    }
+
+    static func chat(_ text: String, max: Int = 24) -> GenerationRequest {
+        var request = GenerationRequest(model: "smol", prompt: .chat([.user(text)]))
+        request.maxTokens = max
+        request.temperature = 0
+        return request
+    }
+
+    @Test func aGreedyChatEqualsTheSingleSequenceRunnerAndReportsUsage() async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2)])
+        defer { service.shutdown() }
+        let result = await Self.collect(try service.generate(Self.chat("What is the capital of France?")))
+        #expect(result.failure == nil)
+        #expect(result.finish != nil && result.finish != .cancelled)
+
+        let session = try LLMPluginTests.session(ModelFiles.smolLM2)
+        let text = try TextFrontend.load(path: try ModelFiles.path(ModelFiles.smolLM2), modelName: "smol")
+        let prompt = try text.chatTokens([.user("What is the capital of France?")])
+        var input = LLMRequestInput(promptTokenCount: UInt32(prompt.count), maxNewTokens: 24)
+        input.stopTokens = text.stopTokens
+        let alone = try session.runner.generate(prompt: prompt, input: input)
+        var detokenizer = text.detokenizer()
+        let expected = detokenizer.feed(alone.tokens.filter { !text.tokenizer.isEndOfGeneration($0) }) + detokenizer.finish()
+        #expect(result.text == expected)
+        #expect(result.started == prompt.count)
+        #expect(result.usage == Usage(promptTokens: prompt.count, completionTokens: alone.tokens.count))
+    }
+
+    @Test func concurrentGenerationsGiveWhatEachGivesAlone() async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2)])
+        defer { service.shutdown() }
+        let questions = ["Name three colors.", "What is 2 + 2?", "Write a haiku about rain.", "Who wrote Hamlet?", "Say hello."]
+        var alone: [String] = []
+        for question in questions { alone.append(await Self.collect(try service.generate(Self.chat(question))).text) }
+        let handles = try questions.map { try service.generate(Self.chat($0)) }
+        var together: [String] = []
+        for handle in handles { together.append(await Self.collect(handle).text) }
+        #expect(together == alone)
+        #expect(service.metricsText().contains("plexus_requests_total{model=\"smol\",outcome="))
+    }
+
+    @Test func cancellingEndsTheGenerationAtAStepBoundaryAndFreesItsPages() async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2)])
+        defer { service.shutdown() }
+        let handle = try service.generate(Self.chat("Tell me a long story about a dragon.", max: 400))
+        var result = Result()
+        var texts = 0
+        for await event in handle.events {
+            switch event {
+            case .text(let text, _):
+                result.text += text
+                texts += 1
+                if texts == 3 { handle.cancel() }
+            case .finished(let reason, let usage):
+                result.finish = reason
+                result.usage = usage
+            default: break
+            }
+        }
+        #expect(result.finish == .cancelled)
+        #expect((result.usage?.completionTokens ?? 0) < 12, "cancel took effect within a step or two")
+        // The pages come back once the plugin closed the request (the next step); a new request still runs.
+        let after = await Self.collect(try service.generate(Self.chat("Hi", max: 4)))
+        #expect(after.finish == .length)
+        #expect(service.metricsText().contains("plexus_kv_pages_used{model=\"smol\"} 0"))
+    }
+
+    @Test func aStopStringEndsTheTextBeforeItAndIsNeverSent() async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2)])
+        defer { service.shutdown() }
+        let full = await Self.collect(try service.generate(Self.chat("Count from 1 to 20, separated by commas.", max: 60))).text
+        let stop = try #require(full.firstIndex(of: "5"))
+        var request = Self.chat("Count from 1 to 20, separated by commas.", max: 60)
+        request.stop = ["5"]
+        let stopped = await Self.collect(try service.generate(request))
+        #expect(stopped.text == String(full[..<stop]))
+        #expect(stopped.finish == .stop)
+    }
+
+    @Test func maxTokensEndsWithLengthAndLogprobsComePerToken() async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2)])
+        defer { service.shutdown() }
+        var request = Self.chat("Tell me about the sea.", max: 5)
+        request.logprobs = true
+        request.topLogprobs = 3
+        let result = await Self.collect(try service.generate(request))
+        #expect(result.finish == .length)
+        #expect(result.usage?.completionTokens == 5)
+        #expect(result.logprobs.count == 5)
+        #expect(result.logprobs.allSatisfy { $0.top.count == 3 && $0.logprob <= 0 && $0.top[0].logprob >= $0.logprob })
+        #expect(result.logprobs.map(\.token).joined() == result.text)
+    }
+
+    @Test func requestsThatCannotRunAreRefusedWithTheRightKind() async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2), ("gemma", ModelFiles.gemma3)])
+        defer { service.shutdown() }
+        #expect(throws: ServiceError.self) { try service.generate(GenerationRequest(model: "nope", prompt: .text("x"))) }
+        func kind(_ request: GenerationRequest) -> ServiceError.Kind? {
+            do { _ = try service.generate(request); return nil } catch { return error.kind }
+        }
+        #expect(kind(GenerationRequest(model: "nope", prompt: .text("x"))) == .modelNotFound)
+        #expect(kind(GenerationRequest(model: "gemma", prompt: .chat([.user("hi")]))) == .unsupported)
+        #expect(kind(GenerationRequest(model: "smol", prompt: .text(String(repeating: "word ", count: 5000)))) == .invalidRequest)
+        #expect(kind(GenerationRequest(model: "smol", prompt: .tokens([1, 999_999]))) == .invalidRequest)
+        #expect(kind(GenerationRequest(model: "smol", prompt: .text(""))) == .invalidRequest)
+        let image = ChatMessage(role: "user", content: .parts([.text("what is this?"), .image(url: "data:image/png;base64,AAAA")]))
+        #expect(kind(GenerationRequest(model: "smol", prompt: .chat([image]))) == .unsupported)
+        let listed = service.models()
+        #expect(listed.map(\.id) == ["smol", "gemma"])
+        #expect(listed[0].capabilities == [.chat, .completion] && listed[1].capabilities == [.completion])
+        #expect(listed.allSatisfy { $0.status == .ready && $0.contextLength == 2048 })
+    }
+
+    @Test func aFullQueueAnswersOverloadedWithRetryAfter() throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2)], maxWaiting: 0)
+        defer { service.shutdown() }
+        do {
+            _ = try service.generate(Self.chat("Hi"))
+            Issue.record("a full queue accepted a request")
+        } catch {
+            #expect(error.kind == .overloaded && error.retryAfter == 1)
+        }
+    }
+
+    @Test func twoModelsShareTheEngineAndBothAdvance() async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2), ("gemma", ModelFiles.gemma3)])
+        defer { service.shutdown() }
+        var completion = GenerationRequest(model: "gemma", prompt: .text("The capital of France is"))
+        completion.maxTokens = 12
+        completion.temperature = 0
+        let gemmaAlone = await Self.collect(try service.generate(completion)).text
+        let smolAlone = await Self.collect(try service.generate(Self.chat("Name a fruit.", max: 12))).text
+        let a = try service.generate(completion)
+        let b = try service.generate(Self.chat("Name a fruit.", max: 12))
+        let (first, second) = (await Self.collect(a), await Self.collect(b))
+        #expect(first.failure == nil && second.failure == nil)
+        #expect(first.text == gemmaAlone && second.text == smolAlone && !gemmaAlone.isEmpty)
+        #expect(service.metrics.deviceSeconds(model: "gemma") > 0 && service.metrics.deviceSeconds(model: "smol") > 0)
+    }
+}
