@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""End to end: `plexus serve` on loopback with the real models, driven by the official `openai` package in strict
+mode (every response validated against the SDK's pydantic types). SmolLM2 serves chat, Gemma 3 completions.
+
+usage: PYTHONPATH=.cache/pyapi python3 Tests/API/openai_e2e.py --plexus .build/debug/plexus --models .cache/models
+Exit status 0 when every check passed; each failure is printed with what was expected.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+import httpx
+import openai
+
+ARGS = None
+SERVER = None
+BASE = None
+KEY = "sk-plexus-e2e"
+
+
+def start_server():
+    global SERVER, BASE
+    models = ARGS.models
+    command = [ARGS.plexus, "serve", "--host", "127.0.0.1", "--port", "0",
+               "--model", f"smol={models}/SmolLM2-135M-Instruct.Q4_1.gguf",
+               "--model", f"gemma={models}/gemma3-270m-Q4_K_M.gguf",
+               "--option", "context_length=2048", "--threads", "2"]
+    if ARGS.plugins:
+        command += ["--plugins", ARGS.plugins]
+    env = dict(os.environ, PLEXUS_API_KEYS=KEY)
+    SERVER = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.time() + 120
+    lines = []
+    while time.time() < deadline:
+        line = SERVER.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        match = re.search(r"listening on (http://[0-9.]+:[0-9]+)", line)
+        if match:
+            BASE = match.group(1)
+            break
+    if BASE is None:
+        raise SystemExit("plexus serve did not start:\n" + "".join(lines))
+    # Drain the server's output in the background so it never blocks on a full pipe.
+    import threading
+    threading.Thread(target=lambda: [None for _ in SERVER.stdout], daemon=True).start()
+    wait_ready()
+
+
+def wait_ready():
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(BASE + "/health") as response:
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError as error:
+            if error.code != 503:
+                raise
+        except urllib.error.URLError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("models did not load within 120 s")
+
+
+def client(**kwargs):
+    return openai.OpenAI(base_url=BASE + "/v1", api_key=KEY, max_retries=0, _strict_response_validation=True, **kwargs)
+
+
+def metric(name, labels):
+    with urllib.request.urlopen(BASE + "/metrics") as response:
+        text = response.read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+class Models(unittest.TestCase):
+    def test_list_and_retrieve(self):
+        models = client().models.list()
+        ids = [m.id for m in models.data]
+        self.assertEqual(ids, ["smol", "gemma"])
+        self.assertEqual(client().models.retrieve("gemma").id, "gemma")
+
+    def test_unknown_model_is_404(self):
+        with self.assertRaises(openai.NotFoundError):
+            client().models.retrieve("no-such-model")
+
+
+class Chat(unittest.TestCase):
+    messages = [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}]
+
+    def test_streamed_text_equals_non_streamed_text_at_temperature_0(self):
+        c = client()
+        full = c.chat.completions.create(model="smol", messages=self.messages, temperature=0, max_tokens=40)
+        choice = full.choices[0]
+        self.assertEqual(choice.message.role, "assistant")
+        self.assertTrue(choice.message.content)
+        self.assertIn(choice.finish_reason, ("stop", "length"))
+        self.assertGreater(full.usage.prompt_tokens, 10)
+        stream = c.chat.completions.create(model="smol", messages=self.messages, temperature=0, max_tokens=40,
+                                           stream=True, stream_options={"include_usage": True})
+        chunks = list(stream)
+        self.assertEqual(len({chunk.id for chunk in chunks}), 1, "one id on every chunk")
+        with_choices = [chunk for chunk in chunks if chunk.choices]
+        roles = [chunk.choices[0].delta.role for chunk in with_choices if chunk.choices[0].delta.role]
+        finishes = [chunk.choices[0].finish_reason for chunk in with_choices if chunk.choices[0].finish_reason]
+        self.assertEqual(roles, ["assistant"])
+        self.assertEqual(finishes, [choice.finish_reason])
+        text = "".join(chunk.choices[0].delta.content or "" for chunk in with_choices)
+        self.assertEqual(text, choice.message.content)
+        self.assertEqual(chunks[-1].choices, [])
+        self.assertEqual(chunks[-1].usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}),
+                         full.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}))
+
+    def test_no_usage_chunk_unless_asked(self):
+        chunks = list(client().chat.completions.create(model="smol", messages=self.messages, max_tokens=5, stream=True))
+        self.assertTrue(all(chunk.choices for chunk in chunks))
+        self.assertTrue(all(chunk.usage is None for chunk in chunks))
+
+    def test_logprobs(self):
+        full = client().chat.completions.create(model="smol", messages=self.messages, temperature=0, max_tokens=6,
+                                                logprobs=True, top_logprobs=3)
+        content = full.choices[0].logprobs.content
+        self.assertEqual(len(content), full.usage.completion_tokens)
+        self.assertTrue(all(len(entry.top_logprobs) == 3 for entry in content))
+
+    def test_stop_string(self):
+        c = client()
+        ask = [{"role": "user", "content": "Count from 1 to 10, separated by commas."}]
+        full = c.chat.completions.create(model="smol", messages=ask, temperature=0, max_tokens=40).choices[0].message.content
+        self.assertIn("5", full)
+        stopped = c.chat.completions.create(model="smol", messages=ask, temperature=0, max_tokens=40, stop=["5"])
+        self.assertEqual(stopped.choices[0].message.content, full[:full.index("5")])
+        self.assertEqual(stopped.choices[0].finish_reason, "stop")
+
+    def test_seeded_sampling_repeats(self):
+        c = client()
+        a = c.chat.completions.create(model="smol", messages=self.messages, temperature=0.9, seed=7, max_tokens=20)
+        b = c.chat.completions.create(model="smol", messages=self.messages, temperature=0.9, seed=7, max_tokens=20)
+        self.assertEqual(a.choices[0].message.content, b.choices[0].message.content)
+
+    def test_n_choices(self):
+        full = client().chat.completions.create(model="smol", messages=self.messages, temperature=0.8, seed=1, n=2, max_tokens=8)
+        self.assertEqual(sorted(choice.index for choice in full.choices), [0, 1])
+
+    def test_model_without_template_is_a_clear_400(self):
+        with self.assertRaises(openai.BadRequestError) as caught:
+            client().chat.completions.create(model="gemma", messages=self.messages)
+        self.assertIn("chat template", str(caught.exception))
+
+    def test_absurd_values_are_400(self):
+        c = client()
+        for kwargs in ({"temperature": 5}, {"max_tokens": -1}, {"n": 1_000_000}, {"top_logprobs": 50, "logprobs": True}):
+            with self.subTest(kwargs=kwargs), self.assertRaises(openai.BadRequestError):
+                c.chat.completions.create(model="smol", messages=self.messages, **kwargs)
+
+    def test_disconnect_cancels_the_generation(self):
+        before = metric("plexus_requests_total", {"model": "smol", "outcome": "cancelled"})
+        stream = client().chat.completions.create(model="smol", max_tokens=1000, stream=True,
+                                                  messages=[{"role": "user", "content": "Write a very long story."}])
+        for index, _ in enumerate(stream):
+            if index == 3:
+                break
+        stream.close()
+        deadline = time.time() + 5
+        while time.time() < deadline and metric("plexus_requests_total", {"model": "smol", "outcome": "cancelled"}) <= before:
+            time.sleep(0.05)
+        self.assertGreater(metric("plexus_requests_total", {"model": "smol", "outcome": "cancelled"}), before)
+
+
+class Completions(unittest.TestCase):
+    def test_streamed_equals_non_streamed(self):
+        c = client()
+        full = c.completions.create(model="gemma", prompt="The three primary colors are", temperature=0, max_tokens=16)
+        self.assertTrue(full.choices[0].text)
+        stream = c.completions.create(model="gemma", prompt="The three primary colors are", temperature=0, max_tokens=16,
+                                      stream=True, stream_options={"include_usage": True})
+        chunks = list(stream)
+        text = "".join(chunk.choices[0].text for chunk in chunks if chunk.choices)
+        self.assertEqual(text, full.choices[0].text)
+        self.assertEqual(chunks[-1].usage.completion_tokens, full.usage.completion_tokens)
+
+
+class Errors(unittest.TestCase):
+    def test_bad_key_is_401(self):
+        with self.assertRaises(openai.AuthenticationError):
+            openai.OpenAI(base_url=BASE + "/v1", api_key="wrong", max_retries=0,
+                          _strict_response_validation=True).models.list()
+
+    def test_malformed_json_is_400_with_the_openai_envelope(self):
+        response = httpx.post(BASE + "/v1/chat/completions", content=b"{not json",
+                              headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
+        self.assertEqual(response.status_code, 400)
+        error = response.json()["error"]
+        self.assertEqual(set(error), {"message", "type", "param", "code"})
+
+    def test_unsupported_endpoints_say_what_is_missing(self):
+        with self.assertRaises(openai.BadRequestError) as caught:
+            client().embeddings.create(model="smol", input="hello")
+        self.assertIn("embedding", str(caught.exception))
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--plexus", default=".build/debug/plexus")
+    parser.add_argument("--plugins", default=None)
+    parser.add_argument("--models", default=".cache/models")
+    ARGS, rest = parser.parse_known_args()
+    start_server()
+    try:
+        result = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2).result
+    finally:
+        SERVER.send_signal(signal.SIGTERM)
+        try:
+            SERVER.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            SERVER.kill()
+            print("plexus serve did not stop within 20 s of SIGTERM")
+            sys.exit(1)
+    if SERVER.returncode != 0:
+        print(f"plexus serve exited with {SERVER.returncode} after SIGTERM")
+        sys.exit(1)
+    sys.exit(0 if result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
