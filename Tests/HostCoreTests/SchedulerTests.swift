@@ -34,6 +34,13 @@ struct SchedulerTests {
         #expect(plan.items[1].count == 16)
     }
 
+    @Test func prefillIsSlicedWhileAnotherModelDecodes() {
+        var view = Self.model([SequenceView(id: 1, arrival: 1, known: 100)], chunk: 16)
+        #expect(Scheduler.plan(view).items[0].count == 64)
+        view.othersDecode = true
+        #expect(Scheduler.plan(view).items[0].count == 16)
+    }
+
     @Test func aDecodeCrossingAPageBoundaryTakesOnePage() {
         let plan = Scheduler.plan(Self.model([Self.decoding(1, at: 32)], free: 1))
         #expect(plan.items == [StepPlan.Item(sequence: 1, start: 32, count: 1, sample: true, pages: 3)])

@@ -107,6 +107,10 @@ final class Engine: @unchecked Sendable {
     /// The first model, in the scheduler's order, whose plan does something.
     private func schedule() -> (ServingModel, StepPlan)? {
         var views = models.map { $0.view() }
+        let decoding = views.map { $0.sequences.contains { $0.isDecoding && !$0.isCancelled } }
+        for index in views.indices {
+            views[index].othersDecode = decoding.indices.contains { $0 != index && decoding[$0] }
+        }
         while let index = Scheduler.pickModel(views) {
             let plan = Scheduler.plan(views[index])
             if plan.runsStep || !plan.dropped.isEmpty || !plan.preempted.isEmpty { return (models[index], plan) }

@@ -101,7 +101,7 @@ private struct Planner {
     @discardableResult
     mutating func prefill(_ sequence: SequenceView, holding held: Int) -> Bool {
         guard items > 0, tokens > 0 else { return false }
-        let decoding = plan.items.contains { $0.count == 1 && $0.sample }
+        let decoding = model.othersDecode || plan.items.contains { $0.count == 1 && $0.sample }
         let cap = decoding ? min(tokens, model.interactiveChunk) : tokens
         let fits = (held + free) * model.pageTokens - sequence.computed
         let count = min(sequence.pending, cap, fits)
