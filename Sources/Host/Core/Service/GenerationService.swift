@@ -33,7 +33,8 @@ public final class GenerationService: ModelService {
     }
 
     /// Starts loading a model on its own thread; it lists as loading until it is ready or has failed.
-    public func load(_ spec: ServedModelSpec) {
+    /// `done`, if given, receives its listing once it is either.
+    public func load(_ spec: ServedModelSpec, done: (@Sendable (ServedModel) -> Void)? = nil) {
         let index = entries.withLock { entries in
             entries.append(Entry(spec: spec, created: Int(time(nil))))
             return entries.count - 1
@@ -46,6 +47,7 @@ public final class GenerationService: ModelService {
             } catch {
                 entries.withLock { $0[index].status = .failed; $0[index].failure = "\(error)" }
             }
+            done?(entries.withLock { Self.listing($0[index]) })
         }
         loaders.withLock { $0.append(thread) }
     }
