@@ -1,0 +1,51 @@
+/// The models a host serves and who may use them: what `plexus serve --catalog FILE` reads (Specs/catalog.md).
+public struct Catalog: Sendable {
+    /// One model entry.
+    public struct Model: Sendable {
+        public var id: String
+        public var aliases: [String] = []
+        /// A plugin id (descriptor id, e.g. "org.plexus.llm") that must claim the weights; nil = whichever claims.
+        public var plugin: String?
+        public var weights: [String]
+        /// Plugin options, as strings.
+        public var options: [(String, String)] = []
+        /// "auto", "cpu", "cuda" or "cuda:N".
+        public var device = "auto"
+        public var residency: Residency = .evictable
+        public var priority: GenerationRequest.Priority = .interactive
+        public var maxBatch: Int?
+        public var maxWaiting = 256
+        public var kvMiB: UInt64 = 256
+        /// Share of the device relative to other models.
+        public var weight = 1.0
+    }
+
+    /// Whether a model's weights may leave the device when another model needs room.
+    public enum Residency: String, Sendable {
+        case resident = "always_resident"
+        case evictable
+    }
+
+    /// One API key and the models it may use (nil = all).
+    public struct Key: Sendable {
+        public var key: String
+        public var models: Set<String>?
+    }
+
+    public var models: [Model] = []
+    public var keys: [Key] = []
+    public var host: String?
+    public var port: Int?
+    public var corsOrigins: [String] = []
+
+    /// The spec the engine loads for `model`.
+    public func spec(_ model: Model) -> ServedModelSpec {
+        var spec = ServedModelSpec(id: model.id, paths: model.weights)
+        spec.aliases = model.aliases
+        spec.options = model.options + (model.maxBatch.map { [("max_batch_items", String($0))] } ?? [])
+        spec.weight = model.weight
+        spec.maxWaiting = model.maxWaiting
+        spec.kvBytes = model.kvMiB << 20
+        return spec
+    }
+}
