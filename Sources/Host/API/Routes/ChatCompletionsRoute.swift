@@ -1,0 +1,38 @@
+import HostCore
+
+/// `POST /v1/chat/completions`: validates, fans out `n` generations, answers with one ChatCompletion or an
+/// event stream of ChatCompletionChunks.
+struct ChatCompletionsRoute {
+    var context: RequestContext
+
+    func respond(to request: APIRequest) async throws(APIError) -> APIResponse {
+        let body = try request.decodeJSON(ChatCompletionRequest.self)
+        let generation = try body.generationRequest()
+        let count = try body.sampling.choices(limit: context.configuration.maxChoices)
+        let model = try context.model(named: body.model)
+        guard model.capabilities.contains(.chat) else {
+            throw .unsupported(MissingCapability.message(model: model, wanted: "chat completions",
+                                                         hint: "it has no chat template; use /v1/completions"),
+                               param: "model")
+        }
+        let handles = try context.startGenerations(generation, count: count)
+        let id = ResponseID.make("chatcmpl")
+        let created = ResponseID.now
+        if body.sampling.isStreaming {
+            let streamer = GenerationStreamer(
+                handles: handles,
+                builder: ChatChunkBuilder(id: id, created: created, model: body.model,
+                                          includeUsage: body.sampling.includeUsage, logprobs: generation.logprobs),
+                pingInterval: context.configuration.pingInterval)
+            return .eventStream { writer in await streamer.run(writer: writer) }
+        }
+        let results = try await GenerationCollector.collect(handles)
+        let choices = results.enumerated().map { index, result in
+            ChatCompletion.Choice(index: index, message: .init(content: result.text),
+                                  logprobs: generation.logprobs ? ChatLogprobs(result.logprobs) : nil,
+                                  finishReason: result.finishReason)
+        }
+        return .json(ChatCompletion(id: id, created: created, model: body.model, choices: choices,
+                                    usage: WireUsage(results.map(\.usage))))
+    }
+}

@@ -1,0 +1,57 @@
+import FoundationEssentials
+import HostCore
+
+/// What a route works with besides its request: the service, the settings, who is asking, and the set that
+/// cancels the request's generations when the client goes away.
+struct RequestContext: Sendable {
+    var service: any ModelService
+    var configuration: APIConfiguration
+    var caller: Caller
+    var cancellation: CancellationSet
+
+    /// The models this caller may see, in catalog order.
+    var visibleModels: [ServedModel] {
+        service.models().filter { caller.mayUse(id: $0.id, aliases: $0.aliases) }
+    }
+
+    /// The model named by id or alias, or 404 (also for a model the caller's key may not use).
+    func model(named name: String) throws(APIError) -> ServedModel {
+        guard let model = visibleModels.first(where: { $0.id == name || $0.aliases.contains(name) }) else {
+            throw .modelNotFound(name)
+        }
+        return model
+    }
+
+    /// Starts `count` generations of `request` (choice i gets seed + i) and ties them to the client's connection.
+    func startGenerations(_ request: GenerationRequest, count: Int) throws(APIError) -> [GenerationHandle] {
+        var handles: [GenerationHandle] = []
+        for index in 0..<count {
+            var choice = request
+            choice.seed = SamplingFields.seed(request.seed, choice: index)
+            choice.apiKey = caller.key
+            do {
+                let handle = try service.generate(choice)
+                cancellation.register(handle)
+                handles.append(handle)
+            } catch {
+                handles.forEach { $0.cancel() }
+                throw APIError(error)
+            }
+        }
+        return handles
+    }
+}
+
+/// Response ids and timestamps.
+enum ResponseID {
+    private static let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+    /// `prefix-` and 24 random letters and digits, like OpenAI's ids.
+    static func make(_ prefix: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return prefix + "-" + String((0..<24).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+
+    /// Now, in Unix seconds.
+    static var now: Int { Int(Date().timeIntervalSince1970) }
+}

@@ -1,0 +1,104 @@
+import HostCore
+
+/// The chunks of a streamed chat completion: per choice, the role once (first), content deltas, one finish
+/// chunk with an empty delta; at the end a usage chunk with no choices when `include_usage` was asked.
+struct ChatChunkBuilder: ChunkBuilder, Sendable {
+    let id: String
+    let created: Int
+    let model: String
+    let includeUsage: Bool
+    let logprobs: Bool
+    private var roleSent: Set<Int> = []
+    private var usages: [Usage] = []
+
+    init(id: String, created: Int, model: String, includeUsage: Bool, logprobs: Bool) {
+        self.id = id
+        self.created = created
+        self.model = model
+        self.includeUsage = includeUsage
+        self.logprobs = logprobs
+    }
+
+    mutating func chunks(choice: Int, event: GenerationEvent) -> [ChatCompletionChunk] {
+        var chunks: [ChatCompletionChunk] = []
+        if !roleSent.contains(choice) {
+            roleSent.insert(choice)
+            chunks.append(chunk(.init(index: choice, delta: .init(role: "assistant", content: ""))))
+        }
+        switch event {
+        case .text(let text, let tokens):
+            let logprobs = self.logprobs ? ChatLogprobs(tokens) : nil
+            chunks.append(chunk(.init(index: choice, delta: .init(content: text), logprobs: logprobs)))
+        case .finished(let reason, let usage):
+            usages.append(usage)
+            if let reason = reason.wireValue {
+                chunks.append(chunk(.init(index: choice, delta: .init(), finishReason: reason)))
+            }
+        case .started, .failed:
+            break
+        }
+        return chunks
+    }
+
+    func closingChunks() -> [ChatCompletionChunk] {
+        guard includeUsage else { return [] }
+        var last = chunk(nil)
+        last.usage = WireUsage(usages)
+        return [last]
+    }
+
+    private func chunk(_ choice: ChatCompletionChunk.Choice?) -> ChatCompletionChunk {
+        ChatCompletionChunk(id: id, created: created, model: model, choices: choice.map { [$0] } ?? [])
+    }
+}
+
+/// The chunks of a streamed text completion: text pieces (with legacy logprobs when asked), one finish chunk per
+/// choice, and the usage chunk when asked.
+struct CompletionChunkBuilder: ChunkBuilder, Sendable {
+    let id: String
+    let created: Int
+    let model: String
+    let includeUsage: Bool
+    let logprobs: Bool
+    /// Characters (Unicode scalars) sent so far per choice, for `text_offset`.
+    private var offsets: [Int: Int] = [:]
+    private var usages: [Usage] = []
+
+    init(id: String, created: Int, model: String, includeUsage: Bool, logprobs: Bool) {
+        self.id = id
+        self.created = created
+        self.model = model
+        self.includeUsage = includeUsage
+        self.logprobs = logprobs
+    }
+
+    mutating func chunks(choice: Int, event: GenerationEvent) -> [Completion] {
+        switch event {
+        case .text(let text, let tokens):
+            var wireLogprobs: CompletionLogprobs?
+            if logprobs {
+                wireLogprobs = CompletionLogprobs()
+                wireLogprobs?.append(tokens, startingAt: offsets[choice, default: 0])
+            }
+            offsets[choice, default: 0] += text.unicodeScalars.count
+            return [chunk(.init(index: choice, text: text, logprobs: wireLogprobs))]
+        case .finished(let reason, let usage):
+            usages.append(usage)
+            guard let reason = reason.wireValue else { return [] }
+            return [chunk(.init(index: choice, text: "", finishReason: reason))]
+        case .started, .failed:
+            return []
+        }
+    }
+
+    func closingChunks() -> [Completion] {
+        guard includeUsage else { return [] }
+        var last = chunk(nil)
+        last.usage = WireUsage(usages)
+        return [last]
+    }
+
+    private func chunk(_ choice: Completion.Choice?) -> Completion {
+        Completion(id: id, created: created, model: model, choices: choice.map { [$0] } ?? [])
+    }
+}

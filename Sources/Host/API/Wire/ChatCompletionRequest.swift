@@ -1,0 +1,102 @@
+import HostCore
+
+/// The body of `POST /v1/chat/completions`.
+struct ChatCompletionRequest: Decodable, Sendable {
+    var model: String
+    var messages: [WireMessage]
+    var sampling: SamplingFields
+    var logprobs: Bool?
+    var topLogprobs: Int?
+    var responseFormat: WireResponseFormat?
+    var tools: [JSONValue]?
+    var toolChoice: JSONValue?
+
+    private enum CodingKeys: String, CodingKey {
+        case model, messages, logprobs, tools
+        case topLogprobs = "top_logprobs"
+        case responseFormat = "response_format"
+        case toolChoice = "tool_choice"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        model = try container.decode(String.self, forKey: .model)
+        messages = try container.decode([WireMessage].self, forKey: .messages)
+        logprobs = try container.decodeIfPresent(Bool.self, forKey: .logprobs)
+        topLogprobs = try container.decodeIfPresent(Int.self, forKey: .topLogprobs)
+        responseFormat = try container.decodeIfPresent(WireResponseFormat.self, forKey: .responseFormat)
+        tools = try container.decodeIfPresent([JSONValue].self, forKey: .tools)
+        toolChoice = try container.decodeIfPresent(JSONValue.self, forKey: .toolChoice)
+        sampling = try SamplingFields(from: decoder)
+    }
+
+    /// Validates everything but the model and builds the generation request of choice 0.
+    func generationRequest() throws(APIError) -> GenerationRequest {
+        try rejectTools()
+        guard !messages.isEmpty else { throw .invalid("messages must not be empty.", param: "messages") }
+        var request = GenerationRequest(model: model, prompt: .chat(messages.map(\.chatMessage)))
+        try sampling.apply(to: &request)
+        let top = topLogprobs ?? 0
+        guard (0...SamplingFields.Limits.maxTopLogprobs).contains(top) else {
+            throw .invalid("top_logprobs must be between 0 and \(SamplingFields.Limits.maxTopLogprobs) (got \(top)).",
+                           param: "top_logprobs")
+        }
+        if topLogprobs != nil && logprobs != true {
+            throw .invalid("top_logprobs needs logprobs set to true.", param: "top_logprobs")
+        }
+        request.logprobs = logprobs ?? false
+        request.topLogprobs = top
+        request.responseFormat = try responseFormat?.generationFormat ?? .text
+        return request
+    }
+
+    /// Tool calling is not built yet: a request that offers tools is refused rather than answered without them.
+    private func rejectTools() throws(APIError) {
+        if toolChoice == .string("none") { return }
+        if let tools, !tools.isEmpty {
+            throw .unsupported("Tool calling is not supported yet: Plexus does not parse tool calls from model "
+                + "output, so 'tools' cannot be honoured. Send the request without tools, or with "
+                + "tool_choice \"none\".", param: "tools")
+        }
+        if let toolChoice, toolChoice != .null {
+            throw .unsupported("Tool calling is not supported yet; tool_choice may only be \"none\".",
+                               param: "tool_choice")
+        }
+    }
+}
+
+/// OpenAI's `response_format`.
+struct WireResponseFormat: Decodable, Sendable {
+    var type: String
+    var jsonSchema: Schema?
+
+    struct Schema: Decodable, Sendable {
+        var name: String
+        var schema: JSONValue?
+        var strict: Bool?
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case type
+        case jsonSchema = "json_schema"
+    }
+
+    var generationFormat: GenerationRequest.ResponseFormat {
+        get throws(APIError) {
+            switch type {
+            case "text": return .text
+            case "json_object": return .jsonObject
+            case "json_schema":
+                guard let jsonSchema else {
+                    throw .invalid("response_format of type json_schema needs a json_schema object.",
+                                   param: "response_format.json_schema")
+                }
+                let schema = jsonSchema.schema ?? .object([:])
+                return .jsonSchema(name: jsonSchema.name, schema: schema.jsonText, strict: jsonSchema.strict ?? false)
+            default:
+                throw .invalid("response_format.type must be text, json_object or json_schema (got '\(type)').",
+                               param: "response_format.type")
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import HostCore
+
+/// OpenAI's `usage` object.
+struct WireUsage: Encodable, Sendable, Equatable {
+    var promptTokens: Int
+    var completionTokens: Int
+    var totalTokens: Int
+
+    /// The usage of one request: the prompt counted once, the completions of all its choices summed.
+    init(_ usages: [Usage]) {
+        promptTokens = usages.map(\.promptTokens).max() ?? 0
+        completionTokens = usages.map(\.completionTokens).reduce(0, +)
+        totalTokens = promptTokens + completionTokens
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case promptTokens = "prompt_tokens"
+        case completionTokens = "completion_tokens"
+        case totalTokens = "total_tokens"
+    }
+}
+
+/// The finish reasons OpenAI's enum has; `cancelled` has no wire form (its client is gone).
+extension FinishReason {
+    var wireValue: String? {
+        switch self {
+        case .stop: "stop"
+        case .length: "length"
+        case .cancelled: nil
+        }
+    }
+}
+
+/// A log-probability as JSON can carry it: -inf (a token the sampler could never pick) becomes -9999, as
+/// OpenAI sends it.
+func wireLogprob(_ value: Float) -> Float {
+    value.isFinite ? value : -9999
+}
