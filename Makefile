@@ -13,7 +13,7 @@ plugin_sources = $(shell find Plugins/$(1) -name '*.c' | sort)
 PLUGIN_DIR := .build/plugins
 PLUGIN_FILES := $(foreach name,$(PLUGIN_NAMES),$(PLUGIN_DIR)/libplexus-$(name).so)
 
-.PHONY: all build host plugins test check-plugins plugin-tests bench-quants release clean print-check-model ggml-parity
+.PHONY: all build host plugins test check-plugins plugin-tests api-deps api-e2e bench-quants release clean print-check-model ggml-parity
 .SECONDEXPANSION:
 
 all: build
@@ -40,6 +40,7 @@ test: build
 	$(SWIFT) test $(SWIFT_FLAGS)
 	$(MAKE) --no-print-directory plugin-tests
 	$(MAKE) --no-print-directory check-plugins
+	$(MAKE) --no-print-directory api-e2e
 
 # C tests of plugin internals: Tests/Plugins/<name>/test_*.c, each linked with every .c of Plugins/<name> and run
 # under AddressSanitizer and UndefinedBehaviorSanitizer (so an out-of-bounds read fails the test).
@@ -65,6 +66,15 @@ check-plugins: build
 	done; \
 	[ -n "$(PLUGIN_FILES)" ] || echo "no plugins under Plugins/ yet: nothing to check"; \
 	exit $$status
+
+# The API end to end: `plexus serve` with the real models, driven by the official openai Python package in strict
+# mode (installed by .ci/run into .cache/pyapi; `make api-deps` installs it by hand).
+PYAPI ?= .cache/pyapi
+api-deps:
+	@[ -d $(PYAPI)/openai ] || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target $(PYAPI) "openai==3.57.0"
+api-e2e: build api-deps
+	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path); \
+	PYTHONPATH=$(PYAPI) python3 Tests/API/openai_e2e.py --plexus $$bin/plexus --models $(PLEXUS_MODEL_CACHE)
 
 # Diagnostic: the plugin's kernels vs ggml's own (from llama-cpp-python's libggml-cpu.so), bit for bit.
 GGML_CPU_LIB ?= $(shell python3 -c "import llama_cpp, os; print(os.path.dirname(llama_cpp.__file__) + '/lib/libggml-cpu.so')" 2>/dev/null)

@@ -8,6 +8,7 @@ let usage = """
     commands:
       plugin check FILE.so [--model PATH]   run a plugin through the ABI contract
       plugin list [--plugins DIR]...        show the plugins found and the ones refused
+      serve --model [ID=]FILE...            serve the OpenAI-compatible API (see `plexus serve --help`)
       run --model FILE --tokens IDS [-n N]  generate from token ids (prints ids and speed)
       devices                               show the CPU pool and the GPUs (or why there is none)
       bench cpu|cuda [options]              device benchmarks (see `plexus bench --help`)
@@ -39,6 +40,9 @@ func main() -> Int32 {
         case "run":
             if wantsHelp { Output.line(RunCommand.usage); return 0 }
             return try RunCommand.run(arguments)
+        case "serve":
+            if wantsHelp { Output.line(ServeCommand.usage); return 0 }
+            return try ServeCommand.run(arguments)
         case "bench":
             if wantsHelp { Output.line(BenchCommand.usage); return 0 }
             return try BenchCommand.run(arguments)
@@ -47,7 +51,7 @@ func main() -> Int32 {
         }
     } catch {
         Output.error("plexus: \(error.message)")
-        Output.error(["plugin": PluginCommand.usage, "devices": DevicesCommand.usage, "bench": BenchCommand.usage, "run": RunCommand.usage][command] ?? usage)
+        Output.error(["plugin": PluginCommand.usage, "devices": DevicesCommand.usage, "bench": BenchCommand.usage, "run": RunCommand.usage, "serve": ServeCommand.usage][command] ?? usage)
         return 2
     }
 }
