@@ -6,10 +6,11 @@ import HostCore
 /// `plexus serve`: loads the models and serves the OpenAI-compatible API until SIGINT or SIGTERM, then drains.
 enum ServeCommand {
     static let usage = """
-        usage: plexus serve --model [ID=]FILE... [--host 127.0.0.1] [--port 8080] [--plugins DIR]...
+        usage: plexus serve [--catalog FILE] [--model [ID=]FILE]... [--host 127.0.0.1] [--port 8080] [--plugins DIR]...
                             [--option KEY=VALUE]... [--threads N] [--api-key KEY]... [--cors-origin ORIGIN]...
                             [--max-waiting N] [--kv-mib MIB]
 
+          --catalog      the models, their options and the API keys (Specs/catalog.md); --model adds more
           --model        serve FILE with the plugin that claims it, as ID (default: the file name without its
                          extension); repeatable
           --host/--port  where to listen (port 0 picks a free one; the line "listening on http://H:P" says which)
@@ -26,8 +27,9 @@ enum ServeCommand {
     static func run(_ arguments: ArgumentList) throws(UsageError) -> Int32 {
         var arguments = arguments
         let models = try arguments.values("--model")
-        let host = try arguments.value("--host") ?? "127.0.0.1"
-        let portText = try arguments.value("--port") ?? "8080"
+        let catalogPath = try arguments.value("--catalog")
+        let hostFlag = try arguments.value("--host")
+        let portFlag = try arguments.value("--port")
         let directories = try arguments.values("--plugins")
         let options = try arguments.keyValues("--option")
         let threads = try arguments.threads()
@@ -42,22 +44,39 @@ enum ServeCommand {
             return value
         } ?? 256
         try arguments.finish()
-        guard let port = Int(portText), (0...65535).contains(port) else { throw UsageError("--port needs a number in 0...65535") }
-        guard !models.isEmpty else { throw UsageError("name at least one model: --model [ID=]FILE") }
-        var specs: [ServedModelSpec] = []
+        let environment = ProcessEnvironment.current()
+        var catalog = Catalog()
+        if let catalogPath {
+            do { catalog = try CatalogLoader.load(path: catalogPath, environment: environment) } catch {
+                Output.error("plexus: invalid catalog: \(error)")
+                return 2
+            }
+        }
+        let host = hostFlag ?? catalog.host ?? "127.0.0.1"
+        guard let port = Int(portFlag ?? catalog.port.map(String.init) ?? "8080"), (0...65535).contains(port) else {
+            throw UsageError("--port needs a number in 0...65535")
+        }
+        guard !models.isEmpty || !catalog.models.isEmpty else { throw UsageError("name at least one model: --catalog FILE or --model [ID=]FILE") }
+        var specs: [ServedModelSpec] = catalog.models.map { model in
+            var spec = catalog.spec(model)
+            spec.options = options + spec.options
+            return spec
+        }
         for model in models {
             var spec = try spec(model)
             spec.options = options
             spec.maxWaiting = maxWaiting
             spec.kvBytes = kvMiB << 20
-            guard !specs.contains(where: { $0.id == spec.id }) else { throw UsageError("two models are named '\(spec.id)'") }
+            guard !specs.contains(where: { $0.id == spec.id || $0.aliases.contains(spec.id) }) else { throw UsageError("two models are named '\(spec.id)'") }
             specs.append(spec)
         }
-        let environment = ProcessEnvironment.current()
         var configuration = APIConfiguration()
-        let allKeys = keys + (environment["PLEXUS_API_KEYS"] ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
-        configuration.apiKeys = APIKeys(Dictionary(allKeys.map { ($0, .allModels) }, uniquingKeysWith: { a, _ in a }))
-        if origins.contains("*") { configuration.allowedOrigins = .any } else { configuration.allowedOrigins = .list(origins) }
+        let plainKeys = keys + (environment["PLEXUS_API_KEYS"] ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
+        var scopes: [String: APIKeys.Scope] = Dictionary(plainKeys.map { ($0, .allModels) }, uniquingKeysWith: { a, _ in a })
+        for key in catalog.keys { scopes[key.key] = key.models.map { APIKeys.Scope.models($0) } ?? .allModels }
+        configuration.apiKeys = APIKeys(scopes)
+        let allOrigins = origins + catalog.corsOrigins
+        configuration.allowedOrigins = allOrigins.contains("*") ? .any : .list(allOrigins)
         return serve(specs, host: host, port: port, directories: directories, threads: threads,
                      environment: environment, configuration: configuration)
     }

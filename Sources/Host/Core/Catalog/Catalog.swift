@@ -38,6 +38,9 @@ public struct Catalog: Sendable {
     public var port: Int?
     public var corsOrigins: [String] = []
 
+    /// An empty catalog (models come from the command line).
+    public init() {}
+
     /// The spec the engine loads for `model`.
     public func spec(_ model: Model) -> ServedModelSpec {
         var spec = ServedModelSpec(id: model.id, paths: model.weights)
