@@ -58,7 +58,7 @@ import Testing
             let limited = try await fetch(server, "GET", "/v1/models", headers: [("Authorization", "Bearer limited")])
             #expect(try limited.json(ModelListShape.self).data.map(\.id) == ["other"])
             let hidden = try await fetch(server, "POST", "/v1/chat/completions", headers: [("Authorization", "Bearer limited")],
-                                         body: #"{"model":"chat","messages":[{"role":"user","content":"x"}]}"#)
+                                         body: #"{"model":"org/chat-1","messages":[{"role":"user","content":"x"}]}"#)
             _ = try expectError(hidden, status: 404, code: "model_not_found")
             let allowed = try await fetch(server, "POST", "/v1/chat/completions", headers: [("Authorization", "Bearer limited")],
                                           body: #"{"model":"other","messages":[{"role":"user","content":"x"}]}"#)

@@ -142,10 +142,15 @@ final class TestHTTPClient {
         }
     }
 
-    /// Waits for the server to close the connection (true), or for any data (false).
-    func waitForClose() async -> Bool {
-        guard pending.isEmpty else { return false }
-        return (try? await fill()) == false
+    /// Reads and discards until the server closes the connection; true when it did within `seconds`.
+    func waitForClose(seconds: Double = 5) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        pending = []
+        while ContinuousClock.now < deadline {
+            guard (try? await fill()) == true else { return true }
+            pending = []
+        }
+        return false
     }
 
     func close() async {
@@ -153,7 +158,8 @@ final class TestHTTPClient {
     }
 
     private func readLine() async throws -> String {
-        String(try await readUntil("\r\n").dropLast(2))
+        // "\r\n" is one Character, so drop it as such.
+        String(try await readUntil("\r\n").dropLast(1))
     }
 
     private func readBytes(_ count: Int) async throws -> [UInt8] {
