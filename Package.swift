@@ -35,6 +35,7 @@ let package = Package(
             "HostAPI", "HostCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Tests/HostAPITests"),
     ],
     swiftLanguageModes: [.v6]

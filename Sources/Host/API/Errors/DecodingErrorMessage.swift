@@ -1,7 +1,17 @@
 import FoundationEssentials
 
 extension APIError {
-    /// A 400 that says where and why a request body failed to decode (the field path, the expected type).
+    /// A 400 that says where and why a request body failed to decode: the line and column of a syntax error,
+    /// or the field path and expected type.
+    init(decoding error: any Error, body: [UInt8]) {
+        if let syntax = JSONSyntaxLocator.firstError(in: body) {
+            self = .invalid("The request body is not valid JSON: \(syntax).")
+            return
+        }
+        self.init(decoding: error)
+    }
+
+    /// A 400 that says which field failed to decode and why.
     init(decoding error: any Error) {
         guard let error = error as? DecodingError else {
             self = .invalid("The request body is not valid JSON: \(error)")

@@ -30,7 +30,7 @@ struct APIRequest: Sendable {
         do {
             return try JSONDecoder().decode(type, from: Data(body.readableBytesView))
         } catch {
-            throw APIError(decoding: error)
+            throw APIError(decoding: error, body: Array(body.readableBytesView))
         }
     }
 }

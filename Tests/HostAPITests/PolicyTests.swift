@@ -1,0 +1,69 @@
+import HostAPI
+import HostCore
+import Testing
+
+@Suite struct PolicyTests {
+    @Test func preflightReflectsOriginAndRequestedHeaders() async throws {
+        var configuration = APIConfiguration()
+        configuration.allowedOrigins = .list(["http://app.test"])
+        configuration.apiKeys = APIKeys(["k": .allModels])
+        let service = ScriptedModelService { _ in .events(helloEvents()) }
+        try await withServer(service, configuration: configuration) { server in
+            let preflight = try await fetch(server, "OPTIONS", "/v1/chat/completions", headers: [
+                ("Origin", "http://app.test"), ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "authorization, content-type, x-stainless-os, x-stainless-lang"),
+            ])
+            #expect(preflight.status == 204)
+            #expect(preflight.header("access-control-allow-origin") == "http://app.test")
+            #expect(preflight.header("access-control-allow-headers")
+                    == "authorization, content-type, x-stainless-os, x-stainless-lang")
+            #expect(preflight.header("access-control-allow-methods")?.contains("POST") == true)
+            #expect(preflight.header("vary")?.contains("Origin") == true)
+
+            let other = try await fetch(server, "OPTIONS", "/v1/models", headers: [("Origin", "http://evil.test")])
+            #expect(other.header("access-control-allow-origin") == nil)
+
+            let actual = try await fetch(server, "GET", "/v1/models",
+                                         headers: [("Origin", "http://app.test"), ("Authorization", "Bearer k")])
+            #expect(actual.status == 200)
+            #expect(actual.header("access-control-allow-origin") == "http://app.test")
+            #expect(actual.header("vary") == "Origin")
+        }
+    }
+
+    @Test func anyOriginIsReflected() async throws {
+        var configuration = APIConfiguration()
+        configuration.allowedOrigins = .any
+        let service = ScriptedModelService { _ in .events(helloEvents()) }
+        try await withServer(service, configuration: configuration) { server in
+            let response = try await fetch(server, "GET", "/v1/models", headers: [("Origin", "http://x.test")])
+            #expect(response.header("access-control-allow-origin") == "http://x.test")
+        }
+    }
+
+    @Test func keysGateV1ButNotHealthOrMetrics() async throws {
+        var configuration = APIConfiguration()
+        configuration.apiKeys = APIKeys(["all": .allModels, "limited": .models(["other"])])
+        let service = ScriptedModelService(models: [.chatModel(), .chatModel(id: "other")]) { _ in .events(helloEvents()) }
+        try await withServer(service, configuration: configuration) { server in
+            _ = try expectError(try await fetch(server, "GET", "/v1/models"), status: 401, code: "invalid_api_key")
+            let wrong = try await fetch(server, "GET", "/v1/models", headers: [("Authorization", "Bearer nope")])
+            _ = try expectError(wrong, status: 401, code: "invalid_api_key")
+            #expect(wrong.header("x-should-retry") == "false")
+            #expect(try await fetch(server, "GET", "/health").status == 200)
+            #expect(try await fetch(server, "GET", "/metrics").status == 200)
+
+            let all = try await fetch(server, "GET", "/v1/models", headers: [("Authorization", "Bearer all")])
+            #expect(try all.json(ModelListShape.self).data.map(\.id) == ["org/chat-1", "other"])
+            let limited = try await fetch(server, "GET", "/v1/models", headers: [("Authorization", "Bearer limited")])
+            #expect(try limited.json(ModelListShape.self).data.map(\.id) == ["other"])
+            let hidden = try await fetch(server, "POST", "/v1/chat/completions", headers: [("Authorization", "Bearer limited")],
+                                         body: #"{"model":"org/chat-1","messages":[{"role":"user","content":"x"}]}"#)
+            _ = try expectError(hidden, status: 404, code: "model_not_found")
+            let allowed = try await fetch(server, "POST", "/v1/chat/completions", headers: [("Authorization", "Bearer limited")],
+                                          body: #"{"model":"other","messages":[{"role":"user","content":"x"}]}"#)
+            #expect(allowed.status == 200)
+            #expect(service.generations.last?.request.apiKey == "limited")
+        }
+    }
+}
