@@ -10,6 +10,7 @@ let usage = """
       plugin list [--plugins DIR]...        show the plugins found and the ones refused
       serve --model [ID=]FILE...            serve the OpenAI-compatible API (see `plexus serve --help`)
       run --model FILE --tokens IDS [-n N]  generate from token ids (prints ids and speed)
+      inspect FILE                          a GGUF or safetensors file's architecture, tensor types, parameters, size
       devices                               show the CPU pool and the GPUs (or why there is none)
       bench cpu|cuda [options]              device benchmarks (see `plexus bench --help`)
       --version                             print the version
@@ -43,6 +44,9 @@ func main() -> Int32 {
         case "serve":
             if wantsHelp { Output.line(ServeCommand.usage); return 0 }
             return try ServeCommand.run(arguments)
+        case "inspect":
+            if wantsHelp { Output.line(InspectCommand.usage); return 0 }
+            return try InspectCommand.run(arguments)
         case "bench":
             if wantsHelp { Output.line(BenchCommand.usage); return 0 }
             return try BenchCommand.run(arguments)
@@ -51,7 +55,7 @@ func main() -> Int32 {
         }
     } catch {
         Output.error("plexus: \(error.message)")
-        Output.error(["plugin": PluginCommand.usage, "devices": DevicesCommand.usage, "bench": BenchCommand.usage, "run": RunCommand.usage, "serve": ServeCommand.usage][command] ?? usage)
+        Output.error(["plugin": PluginCommand.usage, "devices": DevicesCommand.usage, "bench": BenchCommand.usage, "run": RunCommand.usage, "serve": ServeCommand.usage, "inspect": InspectCommand.usage][command] ?? usage)
         return 2
     }
 }
