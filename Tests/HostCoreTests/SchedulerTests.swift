@@ -70,15 +70,28 @@ struct SchedulerTests {
         #expect(plan.dropped == [2])
     }
 
-    @Test func interactiveWorkGoesFirstThenTheLeastVirtualTime() {
-        let batch = Self.model([SequenceView(id: 1, priority: .batch, arrival: 1, known: 5)], virtualTime: 0, id: "a")
+    @Test func theLeastVirtualTimeGoesFirstThenInteractiveWork() {
+        let batch = Self.model([SequenceView(id: 1, priority: .batch, arrival: 1, known: 5)], virtualTime: 1, id: "a")
         let hot = Self.model([SequenceView(id: 2, arrival: 2, known: 5)], virtualTime: 9, id: "b")
         let cold = Self.model([SequenceView(id: 3, arrival: 3, known: 5)], virtualTime: 1, id: "c")
         let idle = Self.model([], virtualTime: 0, id: "d")
-        #expect(Scheduler.pickModel([batch, hot, cold, idle]) == 2)
-        #expect(Scheduler.pickModel([batch, hot]) == 1)
-        #expect(Scheduler.pickModel([batch]) == 0)
+        #expect(Scheduler.pickModel([batch, hot, cold, idle]) == 2, "equal virtual time: interactive first")
+        #expect(Scheduler.pickModel([batch, hot]) == 0)
         #expect(Scheduler.pickModel([idle]) == nil)
+    }
+
+    /// An interactive model and a batch model that both always have work: simulated steps of equal length give
+    /// the batch model about `batchShare` of the steps, never none.
+    @Test func batchWorkGetsItsShareBesideInteractiveWorkAndNeverStarves() {
+        var models = [Self.model([SequenceView(id: 1, arrival: 1, known: 5)], id: "chat"),
+                      Self.model([SequenceView(id: 2, priority: .batch, arrival: 2, known: 5)], id: "job")]
+        var steps = [0, 0]
+        for _ in 0..<1100 {
+            let index = Scheduler.pickModel(models)!
+            steps[index] += 1
+            models[index].virtualTime += Scheduler.charge(seconds: 0.01, weight: 1, interactive: index == 0)
+        }
+        #expect(steps[1] >= 95 && steps[1] <= 105, "batch steps: \(steps[1]) of 1100")
     }
 
     /// Random states: every plan keeps the budgets, never plans more pages than are free (after preemptions),

@@ -6,11 +6,15 @@ enum BenchCommand {
         usage: plexus bench --model FILE.gguf [-p 512] [-n 128] [-t THREADS] [-r REPETITIONS] [--plugins DIR]... [--json]
                plexus bench cpu [--threads N] [--json]
                plexus bench cuda [--json]
+               plexus bench scheduler --chat FILE --job FILE [-n 64] [--threads N] [--plugins DIR]... [--json]
 
           --model  prompt processing (pp: a prompt of p random tokens in one prefill) and generation (tg: n
                    single-token decode steps) in tokens/s, mean and standard deviation over r runs, as llama-bench
           cpu    parallel_for overhead per call (host pool), CPU stream lane round trip, evict/restore of 256 MiB
                  of weights between host tiers over 2 lanes vs one plain memcpy of the same bytes
+          scheduler  two models on one engine: switch cost between resident models (p50/p99), and the
+                 inter-token latency of a chat stream (--chat, a model with a chat template) alone and beside a long
+                 job of the other model (--job: a 1400-word prompt + n tokens, batch priority)
           cuda   empty-kernel launch through the host table vs raw cuLaunchKernel, 4-stream overlap, pinned and
                  pageable host-to-device bandwidth, evict/restore bandwidth vs the measured link (needs a GPU)
         """
@@ -57,7 +61,8 @@ enum BenchCommand {
         let json = arguments.flag("--json")
         if let model = try arguments.value("--model") { return try benchModel(model, arguments, json: json) }
         let threads = try arguments.threads()
-        let target = try arguments.positional("what to benchmark (cpu or cuda)")
+        let target = try arguments.positional("what to benchmark (cpu, cuda or scheduler)")
+        if target == "scheduler" { return try benchScheduler(arguments, threads: threads, json: json) }
         try arguments.finish()
         let results: [BenchResult]
         switch target {
@@ -75,5 +80,38 @@ enum BenchCommand {
         }
         for line in json ? [BenchResult.json(results)] : BenchResult.table(results) { Output.line(line) }
         return results.contains { $0.failed } ? 1 : 0
+    }
+
+    private static func benchScheduler(_ arguments: ArgumentList, threads: Int?, json: Bool) throws(UsageError) -> Int32 {
+        var arguments = arguments
+        guard let chat = try arguments.value("--chat"), let job = try arguments.value("--job") else {
+            throw UsageError("bench scheduler needs --chat FILE and --job FILE")
+        }
+        let tokens = try count(&arguments, "-n", default: 64)
+        let directories = try arguments.values("--plugins")
+        try arguments.finish()
+        let environment = ProcessEnvironment.current()
+        let service = GenerationService(devices: DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: threads),
+                                        pluginDirectories: directories, environment: environment)
+        defer { service.shutdown() }
+        for (id, path) in [("chat", chat), ("job", job)] {
+            var spec = ServedModelSpec(id: id, paths: [path])
+            spec.options = [("context_length", "4096")]
+            service.load(spec)
+        }
+        service.waitForLoads()
+        if let failed = service.models().first(where: { $0.status != .ready }) {
+            Output.error("plexus: \(failed.id) failed to load: \(failed.failure ?? "unknown")")
+            return 1
+        }
+        let benchmark = SchedulerBenchmark(service: service, chatModel: "chat", jobModel: "job", tokens: max(tokens, 8))
+        switch blocking({ try await benchmark.run() }) {
+        case .success(let results):
+            for line in json ? [BenchResult.json(results)] : BenchResult.table(results) { Output.line(line) }
+            return 0
+        case .failure(let error):
+            Output.error("plexus: \(error)")
+            return 1
+        }
     }
 }

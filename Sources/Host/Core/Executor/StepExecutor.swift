@@ -9,6 +9,8 @@ struct StepExecutor {
     struct Outcome {
         /// Wall seconds of the step on its stream (the CPU device completes a step before `step` returns).
         var seconds = 0.0
+        /// When the plugin step began (nil when no step ran).
+        var started: Double?
         /// The step failed as a whole (every item's request was ended by the host with this error).
         var failure: PluginError?
         /// Sequences whose request could not be created, with the reason.
@@ -46,6 +48,7 @@ struct StepExecutor {
             outcome.failure = error
         }
         outcome.seconds = MonotonicClock.seconds() - started
+        outcome.started = started
         outcome.events = scheduled.map { ($0.0, $0.1, $0.0.request?.sink.drain() ?? []) }
         return outcome
     }

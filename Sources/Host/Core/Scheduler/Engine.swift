@@ -7,6 +7,8 @@ final class Engine: @unchecked Sendable {
     // SAFETY: fields under "lock" are touched only inside `lock`; fields under "engine thread" only on the
     // engine thread (between `start` and the end of `run`).
     let metrics: ServingMetrics
+    // lock: every step, when a benchmark asks.
+    private var trace: StepTrace?
     private let executor: StepExecutor
     private let lock = ConditionLock()
     // lock:
@@ -54,6 +56,9 @@ final class Engine: @unchecked Sendable {
         lock.broadcast {}
     }
 
+    /// Records every step from now on into `trace`.
+    func record(into trace: StepTrace) { lock.locked { self.trace = trace } }
+
     /// Wakes the engine to look at its sequences again (a cancel arrived).
     func wake() { lock.broadcast { wakeups += 1 } }
 
@@ -98,6 +103,9 @@ final class Engine: @unchecked Sendable {
         guard let (model, plan) = schedule() else { return false }
         release(plan, on: model)
         let outcome = executor.execute(plan, on: model)
+        if let trace = lock.locked({ trace }), let started = outcome.started {
+            trace.record(StepTrace.Step(model: model.id, start: started, end: started + outcome.seconds, tokens: plan.tokenCount))
+        }
         applyAborts(outcome, on: model)
         update(model, with: outcome)
         account(model, plan: plan, outcome: outcome)
@@ -219,7 +227,8 @@ final class Engine: @unchecked Sendable {
 
     /// Charges the step's device time to the model (its virtual time) and to the sequences in it, by tokens fed.
     private func account(_ model: ServingModel, plan: StepPlan, outcome: StepExecutor.Outcome) {
-        model.virtualTime += outcome.seconds / model.weight
+        let interactive = outcome.events.contains { $0.0.priority == .interactive }
+        model.virtualTime += Scheduler.charge(seconds: outcome.seconds, weight: model.weight, interactive: interactive)
         let fed = max(plan.tokenCount, 1)
         var byKey: [String: Double] = [:]
         for (sequence, item, _) in outcome.events {

@@ -1,15 +1,26 @@
 /// The scheduling policy: which model steps next, and what one model's step takes. Pure functions of plain values
 /// (`ModelView` in, `StepPlan` out); Specs/scheduler.md states the invariants they keep.
 public enum Scheduler {
-    /// The model to step next among `models`: interactive work before batch work, then the least virtual time
-    /// (device seconds over weight, so each model gets its weighted share and none starves), then the id.
+    /// Share of the device a batch step is charged for, relative to an interactive one: a step that serves only
+    /// batch sequences costs its model 1 / batchShare times more virtual time, so batch work gets about this
+    /// fraction of a device that interactive work also wants, and never none.
+    public static let batchShare = 0.1
+
+    /// The model to step next among `models`: the least virtual time (device seconds over weight, batch steps
+    /// charged 1 / `batchShare` times more, so each model gets its weighted share and none starves), then
+    /// interactive work before batch work, then the id.
     public static func pickModel(_ models: [ModelView]) -> Int? {
         models.indices.filter { models[$0].hasWork }.min { a, b in
             let (x, y) = (models[a], models[b])
-            if x.topPriority != y.topPriority { return x.topPriority == .interactive }
             if x.virtualTime != y.virtualTime { return x.virtualTime < y.virtualTime }
+            if x.topPriority != y.topPriority { return x.topPriority == .interactive }
             return x.id < y.id
         }
+    }
+
+    /// Virtual time a step of `seconds` costs a model of `weight`, by whether it served an interactive sequence.
+    public static func charge(seconds: Double, weight: Double, interactive: Bool) -> Double {
+        seconds / (weight * (interactive ? 1 : batchShare))
     }
 
     /// One step of `model`: polls for cancelled requests, one token for every decoding sequence, then prefill

@@ -32,6 +32,13 @@ public final class GenerationService: ModelService {
         engine.start()
     }
 
+    /// Records every step the engine runs from now on (for scheduler benchmarks).
+    public func traceSteps() -> StepTrace {
+        let trace = StepTrace()
+        engine.record(into: trace)
+        return trace
+    }
+
     /// Starts loading a model on its own thread; it lists as loading until it is ready or has failed.
     /// `done`, if given, receives its listing once it is either.
     public func load(_ spec: ServedModelSpec, done: (@Sendable (ServedModel) -> Void)? = nil) {
