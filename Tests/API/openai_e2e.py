@@ -153,6 +153,25 @@ class Chat(unittest.TestCase):
         full = client().chat.completions.create(model="smol", messages=self.messages, temperature=0.8, seed=1, n=2, max_tokens=8)
         self.assertEqual(sorted(choice.index for choice in full.choices), [0, 1])
 
+    def test_json_schema_output_parses_and_validates(self):
+        schema = {"type": "object", "additionalProperties": False, "required": ["city", "country", "population"],
+                  "properties": {"city": {"type": "string", "maxLength": 40}, "country": {"type": "string", "maxLength": 40},
+                                 "population": {"type": "integer"}}}
+        full = client().chat.completions.create(
+            model="smol", max_tokens=120, temperature=0,
+            messages=[{"role": "user", "content": "Give the capital of France as JSON."}],
+            response_format={"type": "json_schema", "json_schema": {"name": "capital", "schema": schema, "strict": True}})
+        value = json.loads(full.choices[0].message.content)
+        self.assertEqual(set(value), {"city", "country", "population"})
+        self.assertIsInstance(value["population"], int)
+        self.assertEqual(full.choices[0].finish_reason, "stop")
+
+    def test_json_object_mode(self):
+        full = client().chat.completions.create(
+            model="smol", max_tokens=300, temperature=0, response_format={"type": "json_object"},
+            messages=[{"role": "user", "content": "Give a JSON object with a cat's name and color."}])
+        self.assertIsInstance(json.loads(full.choices[0].message.content), dict)
+
     def test_model_without_template_is_a_clear_400(self):
         with self.assertRaises(openai.BadRequestError) as caught:
             client().chat.completions.create(model="gemma", messages=self.messages)

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Glibc
 import Testing
 @testable import HostCore
@@ -185,5 +186,35 @@ import Testing
         #expect(first.failure == nil && second.failure == nil)
         #expect(first.text == gemmaAlone && second.text == smolAlone && !gemmaAlone.isEmpty)
         #expect(service.metrics.deviceSeconds(model: "gemma") > 0 && service.metrics.deviceSeconds(model: "smol") > 0)
+    }
+
+    @Test func responseFormatConstrainsTheOutputToJSON() async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2)])
+        defer { service.shutdown() }
+        var object = Self.chat("Give a JSON object with a cat's name and color.", max: 300)
+        object.responseFormat = .jsonObject
+        object.temperature = 0.7
+        object.seed = 3
+        let any = await Self.collect(try service.generate(object))
+        #expect(any.finish == .stop, "a complete JSON object ends with an end-of-generation token: [\(any.text)]")
+        let parsed = try JSONDecoder().decode(CatalogJSON.self, from: Data(any.text.utf8))
+        guard case .object = parsed else { Issue.record("not an object: \(any.text)"); return }
+
+        struct Person: Decodable { let name: String; let age: Int; let pets: [String] }
+        let schema = """
+            {"type": "object", "properties": {"name": {"type": "string", "maxLength": 20}, "age": {"type": "integer"},
+             "pets": {"type": "array", "items": {"type": "string", "enum": ["cat", "dog", "fish"]}, "maxItems": 3}},
+             "required": ["name", "age", "pets"], "additionalProperties": false}
+            """
+        var typed = Self.chat("Invent a person with a name, an age and pets.", max: 80)
+        typed.responseFormat = .jsonSchema(name: "person", schema: schema, strict: true)
+        let person = await Self.collect(try service.generate(typed))
+        #expect(person.finish == .stop, "\(person.text)")
+        let decoded = try JSONDecoder().decode(Person.self, from: Data(person.text.utf8))
+        #expect(decoded.pets.allSatisfy { ["cat", "dog", "fish"].contains($0) })
+
+        var unsupported = Self.chat("x")
+        unsupported.responseFormat = .jsonSchema(name: "p", schema: "{\"type\": \"string\", \"pattern\": \"a+\"}", strict: true)
+        #expect(throws: ServiceError.self) { try service.generate(unsupported) }
     }
 }

@@ -34,6 +34,7 @@ struct StepExecutor {
                 stepItem.tokens = Array(sequence.known[item.start..<(item.start + item.count)])
                 stepItem.flags = item.sample ? UInt32(PX_ITEM_SAMPLE) : 0
                 stepItem.kvPages = sequence.pages
+                if item.sample, sequence.constraint != nil { stepItem.allowed = sequence.constraint!.allowedTokens() }
                 stepItems.append(stepItem)
                 scheduled.append((sequence, item))
             } catch {

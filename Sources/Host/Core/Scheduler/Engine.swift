@@ -165,6 +165,13 @@ final class Engine: @unchecked Sendable {
 
     private func accept(_ tokens: TokenOutput, for sequence: ScheduledSequence, on model: ServingModel, at now: Double) {
         sequence.known += tokens.tokens
+        if sequence.constraint != nil, !tokens.tokens.allSatisfy({ sequence.constraint!.accept($0) }), !sequence.hasEnded {
+            // The plugin sampled outside the mask it was given: a plugin bug, not the client's.
+            sequence.hasEnded = true
+            sequence.request?.sink.cancel()
+            sequence.emit(.failed(ServiceError(.internalError, "the plugin sampled a token outside the response_format constraint", retryable: false)))
+            record(sequence, on: model, outcome: "error")
+        }
         let timing = sequence.timing
         metrics.update(model.id) { metrics in
             metrics.generatedTokens += tokens.tokens.count

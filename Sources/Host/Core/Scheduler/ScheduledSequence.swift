@@ -18,6 +18,8 @@ final class ScheduledSequence: @unchecked Sendable {
     /// The plugin's request, from the first step that includes the sequence.
     var request: ModelRequest?
     var output: TextOutput
+    /// The shape the output must keep (response_format), advanced token by token.
+    var constraint: JSONConstraint?
     /// Set once the client saw the end (a stop string, or FINAL): later plugin events only close the request.
     var hasEnded = false
     /// Counted out of the model's waiting queue (first step, or ended before one).

@@ -13,6 +13,8 @@ final class ServingModel: @unchecked Sendable {
     var sequences: [ScheduledSequence] = []
     /// Device seconds over weight since the model last became busy.
     var virtualTime = 0.0
+    /// Compiled response_format grammars by schema text (any thread; bounded).
+    let grammars = GrammarCache()
 
     init(id: String, model: LoadedModel, frontend: TextFrontend, weight: Double = 1, maxWaiting: Int = 256,
          interactiveChunk: Int = 128) {
@@ -45,5 +47,23 @@ final class ServingModel: @unchecked Sendable {
         if let request = sequence.request { model.destroy(request) }
         sequence.request = nil
         sequences.removeAll { $0 === sequence }
+    }
+}
+
+import Synchronization
+
+/// Grammars compiled for one model's vocabulary, by their schema text; at most `limit` are kept.
+final class GrammarCache: Sendable {
+    private let entries = Mutex<[String: JSONGrammar]>([:])
+    let limit = 64
+
+    func grammar(for key: String, compile: () throws(ConstraintError) -> JSONGrammar) throws(ConstraintError) -> JSONGrammar {
+        if let cached = entries.withLock({ $0[key] }) { return cached }
+        let grammar = try compile()
+        entries.withLock { entries in
+            if entries.count >= limit { entries.removeAll() }
+            entries[key] = grammar
+        }
+        return grammar
     }
 }

@@ -51,8 +51,29 @@ enum GenerationPrompt {
         input.logprobs = request.logprobs || request.topLogprobs > 0
         input.topLogprobs = UInt32(clamping: request.topLogprobs)
         input.seed = request.seed ?? UInt64.random(in: 0...UInt64.max)
-        input.stopTokens = (request.ignoreEOS ? [] : served.frontend.stopTokens) + request.stopTokenIDs
+        // A constrained output ends when its JSON value is complete, ignore_eos or not.
+        let endsAtEOS = !request.ignoreEOS || request.responseFormat != .text
+        input.stopTokens = (endsAtEOS ? served.frontend.stopTokens : []) + request.stopTokenIDs
         return input
+    }
+
+    /// The constraint response_format asks for, with the model's end-of-generation tokens allowed once the JSON
+    /// value is complete.
+    static func constraint(for request: GenerationRequest, on served: ServingModel) throws(ServiceError) -> JSONConstraint? {
+        let tokenizer = served.frontend.tokenizer
+        let grammar: JSONGrammar
+        do throws(ConstraintError) {
+            switch request.responseFormat {
+            case .text: return nil
+            case .jsonObject:
+                grammar = try served.grammars.grammar(for: "") { () throws(ConstraintError) in JSONGrammar.anyObject(tokenizer: tokenizer) }
+            case .jsonSchema(_, let schema, _):
+                grammar = try served.grammars.grammar(for: schema) { () throws(ConstraintError) in try JSONGrammar.schema(schema, tokenizer: tokenizer) }
+            }
+        } catch {
+            throw ServiceError(.invalidRequest, "response_format: \(error.description)", param: "response_format", retryable: false)
+        }
+        return JSONConstraint(grammar: grammar, endTokens: served.frontend.stopTokens)
     }
 
     private static func hasImage(_ message: ChatMessage) -> Bool {

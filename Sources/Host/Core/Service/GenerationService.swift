@@ -125,6 +125,7 @@ public final class GenerationService: ModelService {
         let output = TextOutput(frontend: served.frontend, stop: request.stop, logprobs: request.logprobs || request.topLogprobs > 0)
         let sequence = ScheduledSequence(id: id, arrival: id, request: request, prompt: prompt, input: input,
                                          output: output, continuation: continuation)
+        sequence.constraint = try GenerationPrompt.constraint(for: request, on: served)
         try engine.submit(sequence, to: served)
         let engine = self.engine
         continuation.onTermination = { @Sendable termination in
