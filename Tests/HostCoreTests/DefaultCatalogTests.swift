@@ -26,4 +26,19 @@ import Testing
             #expect(fetcher.state(download) == .verified, "\(download.id)")
         }
     }
+
+    /// Specs/catalog.md states the checked-in entries, and its example catalog is valid.
+    @Test func theSpecAgreesWithTheCode() throws {
+        let spec = Fixtures.read("Specs/catalog.md")
+        for download in DefaultCatalog.downloads {
+            #expect(spec.contains("| `\(download.id)` |") && spec.contains("`\(download.requirement)`"))
+            #expect(spec.contains("| \(download.size) | `\(download.sha256)` |"), "\(download.id)")
+        }
+        let example = spec.split(separator: "## Example", maxSplits: 1).last?.split(separator: "```json\n", maxSplits: 1).last?
+            .split(separator: "\n```", maxSplits: 1).first ?? ""
+        let catalog = try CatalogLoader.parse(Array(example.utf8), file: "example", folder: "/srv", environment: ["PLEXUS_ADMIN_KEY": "k"],
+                                              checksWeights: false)
+        #expect(catalog.models.map(\.id) == ["smollm2", "gemma3"] && catalog.keys.count == 2 && catalog.port == 8080)
+        #expect(catalog.models[0].weights == ["/srv/models/SmolLM2-135M-Instruct.Q4_1.gguf"])
+    }
 }
