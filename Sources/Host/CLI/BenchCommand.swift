@@ -17,6 +17,9 @@ enum BenchCommand {
                  job of the other model (--job: a 1400-word prompt + n tokens, batch priority)
           cuda   empty-kernel launch through the host table vs raw cuLaunchKernel, 4-stream overlap, pinned and
                  pageable host-to-device bandwidth, evict/restore bandwidth vs the measured link (needs a GPU)
+
+          Exit 0 on success, 1 when a benchmark fails (or there is no GPU for cuda, or the model cannot load),
+          2 on a usage error.
         """
 
     private static func count(_ arguments: inout ArgumentList, _ flag: String, default value: Int) throws(UsageError) -> Int {

@@ -7,6 +7,7 @@ enum DevicesCommand {
 
           Lists the CPU worker pool and every GPU (name, architecture, memory, driver, NVRTC), or the one reason
           there is no GPU. PLEXUS_DEVICES=cpu skips CUDA; PLEXUS_LIBCUDA and PLEXUS_NVRTC name the libraries.
+          Exit 0 (having no GPU is not an error), 2 on a usage error.
         """
 
     static func run(_ arguments: ArgumentList) throws(UsageError) -> Int32 {

@@ -7,7 +7,7 @@ enum InspectCommand {
 
           Prints the format, architecture, selected metadata, tensor types (count, parameters, bytes), the total
           parameter count and the file size of a GGUF or safetensors file, reading only its header.
-          Exit 1 when the file is not a readable model file.
+          Exit 0 on success, 1 when the file is not a readable model file, 2 on a usage error.
         """
 
     static func run(_ arguments: ArgumentList) throws(UsageError) -> Int32 {

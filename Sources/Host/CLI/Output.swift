@@ -7,8 +7,11 @@ enum Output {
 
     static func error(_ text: String) { write(to: 2, text) }
 
-    private static func write(to fd: Int32, _ text: String) {
-        var bytes = Array((text + "\n").utf8)
+    /// Text on stderr without a newline (a progress line redrawn in place).
+    static func errorText(_ text: String) { write(to: 2, text, newline: false) }
+
+    private static func write(to fd: Int32, _ text: String, newline: Bool = true) {
+        var bytes = Array((newline ? text + "\n" : text).utf8)
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }

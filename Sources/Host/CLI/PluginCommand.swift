@@ -15,6 +15,8 @@ enum PluginCommand {
                   --timeout S       give up after S seconds (default 300)
           list    load every plugin on the search path and show what serves and what was refused:
                   --plugins DIR (repeatable), then $PLEXUS_PLUGIN_PATH, then beside the executable.
+                  Exit 0 even when plugins are refused (each refusal is one line on stderr).
+          Exit 2 on a usage error.
         """
 
     static func run(_ arguments: ArgumentList) throws(UsageError) -> Int32 {

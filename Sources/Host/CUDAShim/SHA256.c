@@ -33,21 +33,50 @@ static void compress(uint32_t h[8], const uint8_t block[64]) {
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
 }
 
-void px_sha256(const void *bytes, size_t count, uint8_t digest[32]) {
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+void px_sha256_begin(px_sha256_state *state) {
+    static const uint32_t initial[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    memcpy(state->h, initial, sizeof initial);
+    state->count = 0;
+    state->used = 0;
+}
+
+void px_sha256_update(px_sha256_state *state, const void *bytes, size_t count) {
     const uint8_t *p = bytes;
-    size_t left = count;
-    while (left >= 64) { compress(h, p); p += 64; left -= 64; }
+    state->count += count;
+    if (state->used > 0) {
+        size_t take = 64 - state->used < count ? 64 - state->used : count;
+        memcpy(state->block + state->used, p, take);
+        state->used += take; p += take; count -= take;
+        if (state->used < 64) return;
+        compress(state->h, state->block);
+        state->used = 0;
+    }
+    while (count >= 64) { compress(state->h, p); p += 64; count -= 64; }
+    memcpy(state->block, p, count);
+    state->used = count;
+}
+
+void px_sha256_end(px_sha256_state *state, uint8_t digest[32]) {
     uint8_t tail[128] = {0};
-    memcpy(tail, p, left);
+    size_t left = state->used;
+    memcpy(tail, state->block, left);
     tail[left] = 0x80;
     size_t tail_len = left < 56 ? 64 : 128;
-    uint64_t bits = (uint64_t)count * 8;
+    uint64_t bits = state->count * 8;
     for (int i = 0; i < 8; i++) tail[tail_len - 1 - i] = (uint8_t)(bits >> (8 * i));
-    compress(h, tail);
-    if (tail_len == 128) compress(h, tail + 64);
+    compress(state->h, tail);
+    if (tail_len == 128) compress(state->h, tail + 64);
     for (int i = 0; i < 8; i++) {
-        digest[4 * i] = (uint8_t)(h[i] >> 24); digest[4 * i + 1] = (uint8_t)(h[i] >> 16);
-        digest[4 * i + 2] = (uint8_t)(h[i] >> 8); digest[4 * i + 3] = (uint8_t)h[i];
+        uint32_t h = state->h[i];
+        digest[4 * i] = (uint8_t)(h >> 24); digest[4 * i + 1] = (uint8_t)(h >> 16);
+        digest[4 * i + 2] = (uint8_t)(h >> 8); digest[4 * i + 3] = (uint8_t)h;
     }
+}
+
+void px_sha256(const void *bytes, size_t count, uint8_t digest[32]) {
+    px_sha256_state state;
+    px_sha256_begin(&state);
+    px_sha256_update(&state, bytes, count);
+    px_sha256_end(&state, digest);
 }

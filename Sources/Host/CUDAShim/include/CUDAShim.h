@@ -105,4 +105,18 @@ static inline CUresult px_cuda_launch(const px_cuda_api *api, CUfunction functio
 /** SHA-256 of `bytes` into `digest` (32 bytes): keys of the kernel cache. */
 void px_sha256(const void *bytes, size_t count, uint8_t digest[32]);
 
+/** SHA-256 fed in pieces (model files are hashed in chunks, never read whole). Owned by the caller, on its stack. */
+typedef struct px_sha256_state {
+    uint32_t h[8];
+    uint64_t count;    /* bytes fed so far */
+    uint8_t block[64]; /* the partial block */
+    size_t used;       /* bytes of `block` in use */
+} px_sha256_state;
+
+void px_sha256_begin(px_sha256_state *state);
+/** Feeds `count` bytes of `bytes` (borrowed for the call). */
+void px_sha256_update(px_sha256_state *state, const void *bytes, size_t count);
+/** Writes the digest of everything fed (32 bytes); `state` must be begun again before reuse. */
+void px_sha256_end(px_sha256_state *state, uint8_t digest[32]);
+
 #endif

@@ -11,8 +11,9 @@ public struct CatalogError: Error, Sendable, Equatable, CustomStringConvertible 
 
 /// Reads and validates a catalog. Unknown fields are errors (a typo must not silently change nothing); relative
 /// weight paths are relative to the catalog's folder; `key_env` names an environment variable holding a key.
+/// With `checksWeights` false, a weight file that cannot be read is not an error (`plexus models` reports it).
 public enum CatalogLoader {
-    public static func load(path: String, environment: [String: String]) throws(CatalogError) -> Catalog {
+    public static func load(path: String, environment: [String: String], checksWeights: Bool = true) throws(CatalogError) -> Catalog {
         guard let file = fopen(path, "rb") else { throw CatalogError(file: path, field: "", problem: "cannot read: \(String(cString: strerror(errno)))") }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -24,15 +25,16 @@ public enum CatalogLoader {
             guard bytes.count <= 16 << 20 else { throw CatalogError(file: path, field: "", problem: "larger than 16 MiB") }
         }
         let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        return try parse(bytes, file: path, folder: folder, environment: environment)
+        return try parse(bytes, file: path, folder: folder, environment: environment, checksWeights: checksWeights)
     }
 
-    public static func parse(_ bytes: [UInt8], file: String, folder: String, environment: [String: String]) throws(CatalogError) -> Catalog {
+    public static func parse(_ bytes: [UInt8], file: String, folder: String, environment: [String: String],
+                             checksWeights: Bool = true) throws(CatalogError) -> Catalog {
         let root: CatalogJSON
         do { root = try JSONDecoder().decode(CatalogJSON.self, from: Data(bytes)) } catch {
             throw CatalogError(file: file, field: "", problem: "not valid JSON (\(error))")
         }
-        var reader = CatalogReader(file: file, folder: folder, environment: environment)
+        var reader = CatalogReader(file: file, folder: folder, environment: environment, checksWeights: checksWeights)
         return try reader.catalog(root)
     }
 }

@@ -5,6 +5,8 @@ struct CatalogReader {
     let file: String
     let folder: String
     let environment: [String: String]
+    /// Whether every weight file must be readable (`plexus models` reads catalogs whose files are missing).
+    var checksWeights = true
 
     static let modelFields: Set<String> = ["id", "aliases", "plugin", "weights", "options", "device", "residency",
                                            "priority", "max_batch", "max_waiting", "kv_mib", "weight"]
@@ -99,7 +101,7 @@ struct CatalogReader {
             guard case .number(let share) = weight, share > 0, share <= 1000 else { throw fail("\(path).weight", "expected a number in (0, 1000]") }
             model.weight = share
         }
-        for weight in model.weights where access(weight, R_OK) != 0 {
+        for weight in model.weights where checksWeights && access(weight, R_OK) != 0 {
             throw fail("\(path).weights", "cannot read '\(weight)'")
         }
         return model
