@@ -26,10 +26,24 @@ import Testing
         #"{"model":"chat","stream":\#(stream),"tools":[\#(weather),\#(time)],"messages":\#(messages)\#(extra)}"#
     }
 
-    static func schema(of request: GenerationRequest) throws -> [String: Any] {
+    /// The parts of the envelope schema the tests look at.
+    struct SchemaShape: Decodable {
+        struct Branch: Decodable { var required: [String] }
+        struct Definition: Decodable { var additionalProperties: Bool? }
+        var anyOf: [Branch]?
+        var required: [String]?
+        var defs: [String: Definition]
+
+        private enum CodingKeys: String, CodingKey {
+            case anyOf, required
+            case defs = "$defs"
+        }
+    }
+
+    static func schema(of request: GenerationRequest) throws -> SchemaShape {
         guard case .jsonSchema(_, let text, let strict) = request.responseFormat else { throw TestFailure("no schema") }
         #expect(strict)
-        return try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        return try JSONDecoder().decode(SchemaShape.self, from: Data(text.utf8))
     }
 
     static func messages(of request: GenerationRequest) throws -> [ChatMessage] {
@@ -52,7 +66,7 @@ import Testing
             #expect(calls[0].id.hasPrefix("call_") && calls[0].id.count == 29)
             #expect(calls[0].type == "function")
             #expect(calls[0].function.name == "get_weather")
-            let arguments = try JSONSerialization.jsonObject(with: Data(calls[0].function.arguments.utf8)) as? [String: String]
+            let arguments = try JSONDecoder().decode([String: String].self, from: Data(calls[0].function.arguments.utf8))
             #expect(arguments == ["city": "Paris"])
 
             let request = try #require(service.generations.first).request
@@ -64,13 +78,11 @@ import Testing
             #expect(system.contains(#""required":["city"]"#))
             #expect(system.contains(#"{"tool_call": {"name": "#) && system.contains(#"{"response": "#))
             let schema = try Self.schema(of: request)
-            let branches = try #require(schema["anyOf"] as? [[String: Any]])
-            #expect(branches.count == 3)  // one per tool, then the answer
-            #expect(branches.map { ($0["required"] as? [String]) ?? [] } == [["tool_call"], ["tool_call"], ["response"]])
-            let defs = try #require(schema["$defs"] as? [String: Any])
-            #expect(Set(defs.keys) == ["tool0", "tool1"])
+            let branches = try #require(schema.anyOf)  // one per tool, then the answer
+            #expect(branches.map(\.required) == [["tool_call"], ["tool_call"], ["response"]])
+            #expect(Set(schema.defs.keys) == ["tool0", "tool1"])
             // get_time declared no parameters: its arguments must be an empty object.
-            #expect((defs["tool1"] as? [String: Any])?["additionalProperties"] as? Bool == false)
+            #expect(schema.defs["tool1"]?.additionalProperties == false)
         }
     }
 
@@ -142,10 +154,10 @@ import Testing
             let requests = service.generations.map(\.request)
             #expect(requests.count == 2)
             let required = try Self.schema(of: requests[0])
-            #expect((required["anyOf"] as? [Any])?.count == 2)
+            #expect(required.anyOf?.count == 2)
             #expect(try Self.messages(of: requests[0])[0].content?.textValue?.contains("You must call one of the tools") == true)
             let named = try Self.schema(of: requests[1])
-            #expect(named["anyOf"] == nil && named["required"] as? [String] == ["tool_call"])
+            #expect(named.anyOf == nil && named.required == ["tool_call"] && Set(named.defs.keys) == ["tool0"])
             let system = try #require(try Self.messages(of: requests[1])[0].content?.textValue)
             #expect(system.contains("You must call the tool get_weather") && !system.contains("get_time"))
         }
