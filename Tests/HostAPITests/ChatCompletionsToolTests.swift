@@ -183,6 +183,23 @@ import Testing
         }
     }
 
+    @Test func localReferencesPointIntoTheToolsDefinition() async throws {
+        let service = ScriptedModelService { _ in .events(Self.envelope(Self.call)) }
+        try await withServer(service) { server in
+            let response = try await fetch(server, "POST", "/v1/chat/completions", body: #"""
+                {"model":"chat","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{
+                 "name":"f","parameters":{"type":"object","$defs":{"city":{"type":"string"}},"properties":{
+                   "const":{"$ref":"#/$defs/city"},"mode":{"enum":[{"$ref":"#/kept"}]}}}}}]}
+                """#)
+            #expect(response.status == 200, "\(response.text)")
+            guard case .jsonSchema(_, let text, _) = try #require(service.generations.first).request.responseFormat else {
+                throw TestFailure("no schema")
+            }
+            #expect(text.contains(##""const":{"$ref":"#/$defs/tool0/$defs/city"}"##))
+            #expect(text.contains(##"{"enum":[{"$ref":"#/kept"}]}"##))  // data, not a reference
+        }
+    }
+
     @Test func toolChoiceNoneIsPlainChat() async throws {
         let service = ScriptedModelService { _ in .events(helloEvents()) }
         try await withServer(service) { server in

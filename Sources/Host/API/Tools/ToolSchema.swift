@@ -48,18 +48,22 @@ enum ToolSchema {
     private static func quoted(_ text: String) -> String { JSONValue.string(text).jsonText }
 
     /// `schema` with its local references (`#/...`) pointing into `base`, where it now lives. Values of `const`,
-    /// `enum`, `default` and `examples` are data, not schemas, and stay as they are.
-    private static func relocated(_ schema: JSONValue, under base: String) -> JSONValue {
+    /// `enum`, `default` and `examples` are data, not schemas, and stay as they are; the members of `properties`
+    /// and `$defs` are schemas whatever their names.
+    private static func relocated(_ schema: JSONValue, under base: String, namedSchemas: Bool = false) -> JSONValue {
         switch schema {
         case .object(let members):
             var result: [String: JSONValue] = [:]
             for (key, value) in members {
-                if key == "$ref", case .string(let pointer) = value, pointer.hasPrefix("#") {
+                if namedSchemas {
+                    result[key] = relocated(value, under: base)
+                } else if key == "$ref", case .string(let pointer) = value, pointer.hasPrefix("#") {
                     result[key] = .string(base + pointer.dropFirst())
                 } else if ["const", "enum", "default", "examples"].contains(key) {
                     result[key] = value
                 } else {
-                    result[key] = relocated(value, under: base)
+                    let named = ["properties", "$defs", "definitions"].contains(key)
+                    result[key] = relocated(value, under: base, namedSchemas: named)
                 }
             }
             return .object(result)
