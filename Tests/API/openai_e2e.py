@@ -197,6 +197,79 @@ class Chat(unittest.TestCase):
         self.assertGreater(metric("plexus_requests_total", {"model": "smol", "outcome": "cancelled"}), before)
 
 
+class Tools(unittest.TestCase):
+    """Tool calling the generic way (instruction + output constrained to a JSON envelope), with SmolLM2."""
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "description": "Get the current weather in a city.",
+        "parameters": {"type": "object", "additionalProperties": False, "required": ["city"],
+                       "properties": {"city": {"type": "string", "maxLength": 40}}}}}]
+    messages = [{"role": "user", "content": "What is the weather like in Paris today?"}]
+
+    def check_call(self, name, arguments):
+        self.assertEqual(name, "get_weather")
+        self.assertIn("city", json.loads(arguments))
+
+    def test_required_gives_a_tool_call(self):
+        full = client().chat.completions.create(model="smol", messages=self.messages, tools=self.tools,
+                                                tool_choice="required", temperature=0, max_tokens=100)
+        choice = full.choices[0]
+        self.assertEqual(choice.finish_reason, "tool_calls")
+        self.assertIsNone(choice.message.content)
+        call = choice.message.tool_calls[0]
+        self.assertEqual(call.type, "function")
+        self.assertTrue(call.id.startswith("call_"))
+        self.check_call(call.function.name, call.function.arguments)
+
+    def test_streamed_required_gives_the_same_call(self):
+        stream = client().chat.completions.create(model="smol", messages=self.messages, tools=self.tools,
+                                                  tool_choice="required", temperature=0, max_tokens=100, stream=True)
+        chunks = list(stream)
+        deltas = [chunk.choices[0].delta for chunk in chunks if chunk.choices]
+        self.assertEqual([d.role for d in deltas if d.role], ["assistant"])
+        self.assertFalse("".join(d.content or "" for d in deltas), "no content beside the call")
+        calls = {}
+        for delta in deltas:
+            for call in delta.tool_calls or []:
+                entry = calls.setdefault(call.index, {"id": None, "name": "", "arguments": ""})
+                entry["id"] = entry["id"] or call.id
+                entry["name"] += (call.function and call.function.name) or ""
+                entry["arguments"] += (call.function and call.function.arguments) or ""
+        self.assertEqual(list(calls), [0])
+        self.assertTrue(calls[0]["id"].startswith("call_"))
+        self.check_call(calls[0]["name"], calls[0]["arguments"])
+        finishes = [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices and chunk.choices[0].finish_reason]
+        self.assertEqual(finishes, ["tool_calls"])
+
+    def test_auto_gives_content_or_a_call(self):
+        choice = client().chat.completions.create(model="smol", messages=self.messages, tools=self.tools,
+                                                  temperature=0, max_tokens=100).choices[0]
+        if choice.message.tool_calls:
+            self.assertEqual(choice.finish_reason, "tool_calls")
+            self.check_call(choice.message.tool_calls[0].function.name, choice.message.tool_calls[0].function.arguments)
+        else:
+            self.assertEqual(choice.finish_reason, "stop")
+            self.assertIsInstance(choice.message.content, str)
+            self.assertNotIn('"response"', choice.message.content)
+
+    def test_second_turn_with_the_tool_result(self):
+        messages = self.messages + [
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "call_abc", "type": "function", "function": {
+                "name": "get_weather", "arguments": json.dumps({"city": "Paris"})}}]},
+            {"role": "tool", "tool_call_id": "call_abc", "content": json.dumps({"temperature_c": 21, "sky": "sunny"})}]
+        choice = client().chat.completions.create(model="smol", messages=messages, tools=self.tools,
+                                                  temperature=0, max_tokens=100).choices[0]
+        self.assertIn(choice.finish_reason, ("stop", "tool_calls", "length"))
+        self.assertTrue(choice.message.content or choice.message.tool_calls)
+
+    def test_unsupported_parameters_schema_is_400_on_tools(self):
+        tools = [{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"zip": {"type": "string", "pattern": "^[0-9]{5}$"}}}}}]
+        with self.assertRaises(openai.BadRequestError) as caught:
+            client().chat.completions.create(model="smol", messages=self.messages, tools=tools)
+        self.assertEqual(caught.exception.param, "tools")
+        self.assertIn("pattern", str(caught.exception))
+
+
 class Completions(unittest.TestCase):
     def test_streamed_equals_non_streamed(self):
         c = client()

@@ -148,18 +148,4 @@ import Testing
             _ = try expectError(whole, status: 503)
         }
     }
-
-    @Test func toolsAreRefusedAsUnsupported() async throws {
-        let service = ScriptedModelService { _ in .events(helloEvents()) }
-        try await withServer(service) { server in
-            let response = try await fetch(server, "POST", "/v1/chat/completions", body: """
-                {"model":"chat","messages":[{"role":"user","content":"x"}],
-                 "tools":[{"type":"function","function":{"name":"f","parameters":{}}}]}
-                """)
-            let error = try expectError(response, status: 400, code: "unsupported", param: "tools")
-            #expect(error.error.message.contains("Tool calling is not supported yet"))
-            #expect(response.header("x-should-retry") == "false")
-            #expect(service.generations.isEmpty)
-        }
-    }
 }

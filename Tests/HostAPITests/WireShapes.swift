@@ -34,6 +34,7 @@ struct ChatCompletionShape: Decodable {
         struct Message: Decodable {
             var role: String
             var content: String?
+            var tool_calls: [ToolCallShape]?
         }
         var index: Int
         var message: Message
@@ -48,11 +49,35 @@ struct ChatCompletionShape: Decodable {
     var usage: UsageShape?
 }
 
+/// openai-python's ChatCompletionMessageFunctionToolCall.
+struct ToolCallShape: Decodable {
+    struct Function: Decodable {
+        var name: String
+        var arguments: String
+    }
+    var id: String
+    var type: String
+    var function: Function
+}
+
+/// openai-python's ChoiceDeltaToolCall: only `index` is required.
+struct DeltaToolCallShape: Decodable {
+    struct Function: Decodable {
+        var name: String?
+        var arguments: String?
+    }
+    var index: Int
+    var id: String?
+    var type: String?
+    var function: Function?
+}
+
 struct ChunkShape: Decodable {
     struct Choice: Decodable {
         struct Delta: Decodable {
             var role: String?
             var content: String?
+            var tool_calls: [DeltaToolCallShape]?
         }
         var index: Int
         var delta: Delta

@@ -46,10 +46,10 @@ struct RequestContext: Sendable {
 enum ResponseID {
     private static let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
-    /// `prefix-` and 24 random letters and digits, like OpenAI's ids.
-    static func make(_ prefix: String) -> String {
+    /// `prefix-` (or another separator) and 24 random letters and digits, like OpenAI's ids.
+    static func make(_ prefix: String, separator: String = "-") -> String {
         var generator = SystemRandomNumberGenerator()
-        return prefix + "-" + String((0..<24).map { _ in alphabet.randomElement(using: &generator)! })
+        return prefix + separator + String((0..<24).map { _ in alphabet.randomElement(using: &generator)! })
     }
 
     /// Now, in Unix seconds.

@@ -29,9 +29,23 @@ struct ChatCompletion: Encodable, Sendable {
         }
     }
 
+    /// The reply: text content, or (content null) the tool calls it makes.
     struct Message: Encodable, Sendable {
         var role = "assistant"
-        var content: String
+        var content: String?
+        var toolCalls: [WireToolCall]?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(role, forKey: .role)
+            try container.encode(content, forKey: .content)  // null beside tool calls, as OpenAI sends it
+            try container.encodeIfPresent(toolCalls, forKey: .toolCalls)
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case role, content
+            case toolCalls = "tool_calls"
+        }
     }
 }
 
@@ -65,10 +79,16 @@ struct ChatCompletionChunk: Encodable, Sendable {
         }
     }
 
-    /// The change to the message: the role once, then content; empty on the finish chunk.
+    /// The change to the message: the role once, then content or tool calls; empty on the finish chunk.
     struct Delta: Encodable, Sendable {
         var role: String?
         var content: String?
+        var toolCalls: [WireToolCallDelta]?
+
+        private enum CodingKeys: String, CodingKey {
+            case role, content
+            case toolCalls = "tool_calls"
+        }
     }
 }
 

@@ -30,9 +30,14 @@ struct ChatCompletionRequest: Decodable, Sendable {
         sampling = try SamplingFields(from: decoder)
     }
 
-    /// Validates everything but the model and builds the generation request of choice 0.
-    func generationRequest() throws(APIError) -> GenerationRequest {
-        try rejectTools()
+    /// The tool calling the request asks for; nil when none is in play (no tools, or tool_choice "none").
+    /// `parallel_tool_calls` is accepted and ignored: a reply makes at most one call.
+    func toolCalling() throws(APIError) -> ToolCalling? {
+        try ToolCalling.decode(tools: tools, choice: toolChoice)
+    }
+
+    /// Validates everything but the model and builds the generation request of choice 0, with `tools` applied.
+    func generationRequest(tools calling: ToolCalling? = nil) throws(APIError) -> GenerationRequest {
         guard !messages.isEmpty else { throw .invalid("messages must not be empty.", param: "messages") }
         var request = GenerationRequest(model: model, prompt: .chat(messages.map(\.chatMessage)))
         try sampling.apply(to: &request)
@@ -47,20 +52,24 @@ struct ChatCompletionRequest: Decodable, Sendable {
         request.logprobs = logprobs ?? false
         request.topLogprobs = top
         request.responseFormat = try responseFormat?.generationFormat ?? .text
+        if let calling {
+            try checkCompatible(with: request)
+            calling.apply(to: &request)
+        }
         return request
     }
 
-    /// Tool calling is not built yet: a request that offers tools is refused rather than answered without them.
-    private func rejectTools() throws(APIError) {
-        if toolChoice == .string("none") { return }
-        if let tools, !tools.isEmpty {
-            throw .unsupported("Tool calling is not supported yet: Plexus does not parse tool calls from model "
-                + "output, so 'tools' cannot be honoured. Send the request without tools, or with "
-                + "tool_choice \"none\".", param: "tools")
+    /// Tool calling owns the output format and its tokens are those of the JSON envelope, so it does not combine
+    /// with a response_format of its own or with logprobs.
+    private func checkCompatible(with request: GenerationRequest) throws(APIError) {
+        if request.responseFormat != .text {
+            throw .unsupported("response_format cannot be combined with tools: tool calling already constrains the "
+                + "output to its own JSON format. Send one or the other (or tool_choice \"none\").",
+                               param: "response_format")
         }
-        if let toolChoice, toolChoice != .null {
-            throw .unsupported("Tool calling is not supported yet; tool_choice may only be \"none\".",
-                               param: "tool_choice")
+        if request.logprobs {
+            throw .unsupported("logprobs cannot be combined with tools: the sampled tokens are those of the JSON "
+                + "envelope that carries the tool call or answer, not of the reply.", param: "logprobs")
         }
     }
 }

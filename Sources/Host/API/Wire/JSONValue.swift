@@ -66,3 +66,11 @@ struct StringOrList: Decodable, Sendable, Equatable {
         }
     }
 }
+
+extension JSONValue {
+    /// The value `text` holds as JSON, or nil when it is not (exactly one) JSON value.
+    init?(parsing text: String) {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
+        self = value
+    }
+}
