@@ -217,4 +217,23 @@ import Testing
         unsupported.responseFormat = .jsonSchema(name: "p", schema: "{\"type\": \"string\", \"pattern\": \"a+\"}", strict: true)
         #expect(throws: ServiceError.self) { try service.generate(unsupported) }
     }
+
+    @Test func aReloadLoadsAddedModelsAndDrainsRemovedOnesWithoutDroppingRequests() async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2)])
+        defer { service.shutdown() }
+        let inFlight = try service.generate(Self.chat("Tell me a story.", max: 40))
+        var gemma = ServedModelSpec(id: "gemma", paths: [try ModelFiles.path(ModelFiles.gemma3)])
+        gemma.options = [("context_length", "2048")]
+        let summary = service.reload([gemma])
+        #expect(summary == GenerationService.ReloadSummary(added: ["gemma"], removed: ["smol"]))
+        #expect(throws: ServiceError.self) { try service.generate(Self.chat("Hi")) }
+        let finished = await Self.collect(inFlight)
+        #expect(finished.finish == .length && finished.usage?.completionTokens == 40, "the removed model finished its request")
+        service.waitForLoads()
+        #expect(service.models().map(\.id) == ["gemma"] && service.models()[0].status == .ready)
+        var completion = GenerationRequest(model: "gemma", prompt: .text("Hello"))
+        completion.maxTokens = 3
+        #expect(await Self.collect(try service.generate(completion)).finish == .length)
+        #expect(service.reload([gemma]) == GenerationService.ReloadSummary(unchanged: ["gemma"]))
+    }
 }

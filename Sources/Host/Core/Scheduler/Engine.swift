@@ -14,6 +14,7 @@ final class Engine: @unchecked Sendable {
     // lock:
     private var inbox: [(ServingModel, ScheduledSequence)] = []
     private var arrivingModels: [ServingModel] = []
+    private var retiringModels: [ServingModel] = []
     private var waiting: [String: Int] = [:]
     private var wakeups: UInt64 = 0
     private var stopping = false
@@ -39,6 +40,11 @@ final class Engine: @unchecked Sendable {
     /// Makes a loaded model schedulable.
     func add(_ model: ServingModel) {
         lock.broadcast { arrivingModels.append(model) }
+    }
+
+    /// Takes `model` out of service once its sequences have finished, then unloads it (on the engine thread).
+    func retire(_ model: ServingModel) {
+        lock.broadcast { retiringModels.append(model); wakeups += 1 }
     }
 
     /// Queues a sequence on `model`; refuses when the model's queue of not-yet-started sequences is full.
@@ -71,9 +77,24 @@ final class Engine: @unchecked Sendable {
             let (stop, arrivals, models) = waitForWork(after: &seen, busy: busy)
             self.models += models
             for (model, sequence) in arrivals { enqueue(sequence, on: model) }
-            if stop { models.forEach { $0.sequences.forEach { $0.cancel() } } }
+            if stop { self.models.forEach { $0.sequences.forEach { $0.cancel() } } }
             busy = step()
+            unloadRetired()
             if stop && self.models.allSatisfy({ $0.sequences.isEmpty }) { return }
+        }
+    }
+
+    /// Unloads the retiring models that have no sequences left.
+    private func unloadRetired() {
+        let idle = lock.locked { () -> [ServingModel] in
+            let idle = retiringModels.filter { model in model.sequences.isEmpty && models.contains { $0 === model } }
+            retiringModels.removeAll { model in idle.contains { $0 === model } }
+            return idle
+        }
+        for model in idle {
+            models.removeAll { $0 === model }
+            model.model.unload(on: executor.stream)
+            metrics.update(model.id) { $0.running = 0; $0.queueDepth = 0; $0.kvPagesUsed = 0 }
         }
     }
 
@@ -81,6 +102,7 @@ final class Engine: @unchecked Sendable {
     private func waitForWork(after seen: inout UInt64, busy: Bool) -> (Bool, [(ServingModel, ScheduledSequence)], [ServingModel]) {
         let last = seen
         if !busy { lock.wait { stopping || wakeups != last || !arrivingModels.isEmpty } }
+        // (a retiring model that has not arrived yet is unloaded once it does: retire() also bumps wakeups)
         return lock.locked {
             seen = wakeups
             defer { inbox.removeAll(); arrivingModels.removeAll() }

@@ -7,6 +7,7 @@ import PluginABI
 public final class GenerationService: ModelService {
     /// One model's entry: its status, and once loaded, how it is served.
     private struct Entry {
+        var serial: Int
         var spec: ServedModelSpec
         var status: ServedModel.Status = .loading
         var failure: String?
@@ -21,6 +22,7 @@ public final class GenerationService: ModelService {
     private let entries = Mutex<[Entry]>([])
     private let loaders = Mutex<[HostThread]>([])
     private let nextID = Atomic<UInt64>(1)
+    private let nextSerial = Atomic<Int>(1)
 
     /// A service over the plugins found on `pluginDirectories` (and PLEXUS_PLUGIN_PATH), on the CPU device.
     public init(devices: DeviceSet, pluginDirectories: [String], environment: [String: String]) {
@@ -42,21 +44,65 @@ public final class GenerationService: ModelService {
     /// Starts loading a model on its own thread; it lists as loading until it is ready or has failed.
     /// `done`, if given, receives its listing once it is either.
     public func load(_ spec: ServedModelSpec, done: (@Sendable (ServedModel) -> Void)? = nil) {
-        let index = entries.withLock { entries in
-            entries.append(Entry(spec: spec, created: Int(time(nil))))
-            return entries.count - 1
-        }
+        let serial = nextSerial.wrappingAdd(1, ordering: .relaxed).oldValue
+        entries.withLock { $0.append(Entry(serial: serial, spec: spec, created: Int(time(nil)))) }
         let thread = HostThread { [self] in
+            var listing = ServedModel(id: spec.id, status: .failed, failure: "removed by a reload while it loaded", capabilities: [],
+                                      created: Int(time(nil)), contextLength: 0)
             do {
                 let served = try open(spec)
-                entries.withLock { $0[index].served = served; $0[index].status = .ready }
                 engine.add(served)
+                let kept = update(serial) { $0.served = served; $0.status = .ready }
+                if let kept { listing = kept } else { engine.retire(served) }
             } catch {
-                entries.withLock { $0[index].status = .failed; $0[index].failure = "\(error)" }
+                listing = update(serial) { $0.status = .failed; $0.failure = "\(error)" } ?? listing
             }
-            done?(entries.withLock { Self.listing($0[index]) })
+            done?(listing)
         }
         loaders.withLock { $0.append(thread) }
+    }
+
+    /// Changes the entry `serial` if it is still listed; returns its new listing.
+    private func update(_ serial: Int, _ change: (inout Entry) -> Void) -> ServedModel? {
+        entries.withLock { entries in
+            guard let index = entries.firstIndex(where: { $0.serial == serial }) else { return nil }
+            change(&entries[index])
+            return Self.listing(entries[index])
+        }
+    }
+
+    /// What a reload changed, by model id.
+    public struct ReloadSummary: Sendable, Equatable {
+        public var added: [String] = []
+        public var removed: [String] = []
+        public var replaced: [String] = []
+        public var unchanged: [String] = []
+    }
+
+    /// Serves exactly `specs` from now on: new ids load, ids no longer listed stop taking requests and leave once
+    /// their running generations finish (none is dropped), and changed specs load anew while the old model drains.
+    public func reload(_ specs: [ServedModelSpec], done: (@Sendable (ServedModel) -> Void)? = nil) -> ReloadSummary {
+        var summary = ReloadSummary()
+        var toLoad: [ServedModelSpec] = []
+        let retiring: [ServingModel] = entries.withLock { entries in
+            var retiring: [ServingModel] = []
+            entries.removeAll { entry in
+                let replacement = specs.first { $0.id == entry.spec.id }
+                if let replacement, replacement.sameServing(as: entry.spec) { return false }
+                if let served = entry.served { retiring.append(served) }
+                if replacement == nil { summary.removed.append(entry.spec.id) } else { summary.replaced.append(entry.spec.id) }
+                return true
+            }
+            for spec in specs {
+                if entries.contains(where: { $0.spec.id == spec.id }) { summary.unchanged.append(spec.id); continue }
+                if !summary.replaced.contains(spec.id) { summary.added.append(spec.id) }
+                toLoad.append(spec)
+            }
+            return retiring
+        }
+        retiring.forEach { engine.retire($0) }
+        toLoad.forEach { load($0, done: done) }
+        return summary
     }
 
     /// Waits until every model given to `load` so far is ready or failed.

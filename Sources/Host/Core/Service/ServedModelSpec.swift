@@ -17,4 +17,11 @@ public struct ServedModelSpec: Sendable {
         self.id = id
         self.paths = paths
     }
+
+    /// Whether `other` would serve the same model the same way (a reload keeps it running).
+    func sameServing(as other: ServedModelSpec) -> Bool {
+        id == other.id && aliases == other.aliases && paths == other.paths && weight == other.weight
+            && maxWaiting == other.maxWaiting && kvBytes == other.kvBytes
+            && options.map { "\($0.0)=\($0.1)" } == other.options.map { "\($0.0)=\($0.1)" }
+    }
 }
