@@ -311,6 +311,80 @@ class Errors(unittest.TestCase):
         self.assertIn("embedding", str(caught.exception))
 
 
+class Reload(unittest.TestCase):
+    """A second server with a catalog: SIGHUP and POST /admin/reload apply the edited catalog; a removed model
+    finishes the request it is streaming; an invalid catalog changes nothing."""
+
+    def write_catalog(self, models, path):
+        models_dir = os.path.abspath(ARGS.models)
+        entries = [{"id": "smol", "weights": f"{models_dir}/SmolLM2-135M-Instruct.Q4_1.gguf", "options": {"context_length": 1024}},
+                   {"id": "gemma", "weights": f"{models_dir}/gemma3-270m-Q4_K_M.gguf", "options": {"context_length": 1024}}]
+        catalog = {"models": [e for e in entries if e["id"] in models],
+                   "api_keys": [{"key": "user"}, {"key": "admin", "admin": True}], "server": {"host": "127.0.0.1", "port": 0}}
+        with open(path + ".tmp", "w") as f:
+            json.dump(catalog, f)
+        os.replace(path + ".tmp", path)
+
+    def test_reload_adds_and_drains_without_dropping_requests(self):
+        import tempfile
+        folder = tempfile.mkdtemp()
+        path = folder + "/catalog.json"
+        self.write_catalog(["smol"], path)
+        command = [ARGS.plexus, "serve", "--catalog", path, "--threads", "2"] + (["--plugins", ARGS.plugins] if ARGS.plugins else [])
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            base = None
+            while base is None:
+                line = server.stdout.readline()
+                self.assertTrue(line, "serve exited")
+                match = re.search(r"listening on (http://[0-9.]+:[0-9]+)", line)
+                base = match.group(1) if match else None
+            import threading
+            threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
+            user = openai.OpenAI(base_url=base + "/v1", api_key="user", max_retries=0, _strict_response_validation=True)
+            # While smol loads, a request for it is a 503 the SDK would retry (here: max_retries=0).
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                try:
+                    user.chat.completions.create(model="smol", messages=[{"role": "user", "content": "hi"}], max_tokens=1)
+                    break
+                except openai.InternalServerError as error:
+                    self.assertEqual(error.status_code, 503)
+                    time.sleep(0.2)
+            # POST /admin/reload needs an admin key; it adds gemma.
+            self.write_catalog(["smol", "gemma"], path)
+            with self.assertRaises(openai.PermissionDeniedError):
+                user.post("/../admin/reload", cast_to=object)
+            admin = openai.OpenAI(base_url=base, api_key="admin", max_retries=0)
+            changes = admin.post("/admin/reload", cast_to=object)["changes"]
+            self.assertEqual(changes["added"], ["gemma"])
+            # A stream on smol in flight while SIGHUP removes smol: it finishes with every token.
+            stream = user.chat.completions.create(model="smol", max_tokens=48, stream=True, temperature=0,
+                                                  messages=[{"role": "user", "content": "Tell me a story."}],
+                                                  extra_body={"ignore_eos": True})
+            first = next(iter(stream))
+            self.write_catalog(["gemma"], path)
+            server.send_signal(signal.SIGHUP)
+            chunks = [first] + list(stream)
+            finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+            self.assertEqual(finishes, ["length"])
+            deadline = time.time() + 30
+            while time.time() < deadline and [m.id for m in user.models.list().data] != ["gemma"]:
+                time.sleep(0.2)
+            self.assertEqual([m.id for m in user.models.list().data], ["gemma"])
+            with self.assertRaises(openai.NotFoundError):
+                user.chat.completions.create(model="smol", messages=[{"role": "user", "content": "hi"}], max_tokens=2)
+            # An invalid catalog is refused and changes nothing.
+            with open(path, "w") as f:
+                f.write("{")
+            with self.assertRaises(openai.BadRequestError):
+                admin.post("/admin/reload", cast_to=object)
+            self.assertEqual([m.id for m in user.models.list().data], ["gemma"])
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser()

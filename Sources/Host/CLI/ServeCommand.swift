@@ -22,103 +22,49 @@ enum ServeCommand {
           --max-waiting  requests a model queues before answering 429 (default 256)
           --kv-mib       KV cache memory per model in MiB (default 256; never less than one full context)
 
-        GET /health answers 503 while models load. SIGINT/SIGTERM stop accepting, let in-flight requests
+        SIGHUP (or POST /admin/reload with an admin key of the catalog) re-reads the catalog: added models load,
+        removed ones finish their requests and unload, changed ones load anew, keys change at once; an invalid
+        catalog changes nothing. GET /health answers 503 while models load. SIGINT/SIGTERM stop accepting, let in-flight requests
         finish (up to 30 s), then exit 0. Exit 1 when the server cannot start (or a default model cannot be
         fetched), 2 on a usage error.
         """
 
     static func run(_ arguments: ArgumentList) throws(UsageError) -> Int32 {
-        var arguments = arguments
-        let models = try arguments.values("--model")
-        let catalogPath = try arguments.value("--catalog")
-        let hostFlag = try arguments.value("--host")
-        let portFlag = try arguments.value("--port")
-        let directories = try arguments.values("--plugins")
-        let options = try arguments.keyValues("--option")
-        let threads = try arguments.threads()
-        let keys = try arguments.values("--api-key")
-        let origins = try arguments.values("--cors-origin")
-        let maxWaiting = try arguments.value("--max-waiting").map { text throws(UsageError) -> Int in
-            guard let value = Int(text), value >= 0 else { throw UsageError("--max-waiting needs a count") }
-            return value
-        } ?? 256
-        let kvMiB = try arguments.value("--kv-mib").map { text throws(UsageError) -> UInt64 in
-            guard let value = UInt64(text), value > 0, value < 1 << 30 else { throw UsageError("--kv-mib needs a size in MiB") }
-            return value
-        } ?? 256
-        try arguments.finish()
+        let flags = try ServeFlags.parse(arguments)
         let environment = ProcessEnvironment.current()
         var catalog = Catalog()
-        if let catalogPath {
+        if let catalogPath = flags.catalogPath {
             do { catalog = try CatalogLoader.load(path: catalogPath, environment: environment) } catch {
                 Output.error("plexus: invalid catalog: \(error)")
                 return 2
             }
-        }
-        let host = hostFlag ?? catalog.host ?? "127.0.0.1"
-        guard let port = Int(portFlag ?? catalog.port.map(String.init) ?? "8080"), (0...65535).contains(port) else {
-            throw UsageError("--port needs a number in 0...65535")
-        }
-        if catalogPath == nil, models.isEmpty {
+        } else if flags.models.isEmpty {
             guard let defaults = fetchDefaultCatalog(environment: environment) else { return 1 }
             catalog = defaults
         }
-        guard !models.isEmpty || !catalog.models.isEmpty else { throw UsageError("name at least one model: --catalog FILE or --model [ID=]FILE") }
-        var specs: [ServedModelSpec] = catalog.models.map { model in
-            var spec = catalog.spec(model)
-            spec.options = options + spec.options
-            return spec
+        let host = flags.host ?? catalog.host ?? "127.0.0.1"
+        guard let port = Int(flags.port ?? catalog.port.map(String.init) ?? "8080"), (0...65535).contains(port) else {
+            throw UsageError("--port needs a number in 0...65535")
         }
-        for model in models {
-            var spec = try spec(model)
-            spec.options = options
-            spec.maxWaiting = maxWaiting
-            spec.kvBytes = kvMiB << 20
-            guard !specs.contains(where: { $0.id == spec.id || $0.aliases.contains(spec.id) }) else { throw UsageError("two models are named '\(spec.id)'") }
-            specs.append(spec)
+        let plan = try flags.plan(catalog, environment: environment)
+        return serve(plan, flags: flags, host: host, port: port, environment: environment)
+    }
+
+    private static func serve(_ plan: ServePlan, flags: ServeFlags, host: String, port: Int, environment: [String: String]) -> Int32 {
+        let devices = DeviceSet.discover(environment: environment, cpuThreads: flags.threads)
+        let service = GenerationService(devices: devices, pluginDirectories: flags.directories, environment: environment)
+        for spec in plan.specs {
+            Output.line("plexus: loading \(spec.id) from \(spec.paths[0])")
+            service.load(spec, done: report)
         }
         var configuration = APIConfiguration()
-        let plainKeys = keys + (environment["PLEXUS_API_KEYS"] ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
-        var scopes: [String: APIKeys.Scope] = Dictionary(plainKeys.map { ($0, .allModels) }, uniquingKeysWith: { a, _ in a })
-        for key in catalog.keys { scopes[key.key] = key.models.map { APIKeys.Scope.models($0) } ?? .allModels }
-        configuration.apiKeys = APIKeys(scopes)
-        let allOrigins = origins + catalog.corsOrigins
-        configuration.allowedOrigins = allOrigins.contains("*") ? .any : .list(allOrigins)
-        return serve(specs, host: host, port: port, directories: directories, threads: threads,
-                     environment: environment, configuration: configuration)
-    }
-
-    /// `[ID=]FILE` as a model spec.
-    private static func spec(_ text: String) throws(UsageError) -> ServedModelSpec {
-        let (id, path): (String, String)
-        if let equals = text.firstIndex(of: "="), !text[..<equals].contains("/") {
-            (id, path) = (String(text[..<equals]), String(text[text.index(after: equals)...]))
-        } else {
-            let name = text.split(separator: "/").last.map(String.init) ?? text
-            let stem = name.split(separator: ".", omittingEmptySubsequences: false).dropLast().joined(separator: ".")
-            (id, path) = (stem.isEmpty ? name : stem, text)
-        }
-        guard !id.isEmpty, !path.isEmpty else { throw UsageError("--model needs [ID=]FILE, got '\(text)'") }
-        guard access(path, R_OK) == 0 else { throw UsageError("cannot read model file '\(path)'") }
-        return ServedModelSpec(id: id, paths: [path])
-    }
-
-    private static func serve(_ specs: [ServedModelSpec], host: String, port: Int, directories: [String], threads: Int?,
-                              environment: [String: String], configuration: APIConfiguration) -> Int32 {
-        let devices = DeviceSet.discover(environment: environment, cpuThreads: threads)
-        let service = GenerationService(devices: devices, pluginDirectories: directories, environment: environment)
-        for spec in specs {
-            Output.line("plexus: loading \(spec.id) from \(spec.paths[0])")
-            service.load(spec) { model in
-                switch model.status {
-                case .ready: Output.line("plexus: \(model.id) ready (context \(model.contextLength), serves \(model.capabilities.map(\.rawValue).sorted().joined(separator: ", ")))")
-                case .failed: Output.error("plexus: \(model.id) failed to load: \(model.failure ?? "unknown")")
-                case .loading: break
-                }
-            }
-        }
+        configuration.apiKeys = plan.keys
+        configuration.allowedOrigins = plan.origins.contains("*") ? .any : .list(plan.origins)
+        let reloader = CatalogReloader(flags: flags, environment: environment, service: service)
+        if flags.catalogPath != nil { configuration.reloadCatalog = { try reloader.reload() } }
+        let settings = configuration
         let started = blocking { () async throws -> APIServer in
-            try await APIServer.start(host: host, port: port, service: service, configuration: configuration)
+            try await APIServer.start(host: host, port: port, service: service, configuration: settings)
         }
         let server: APIServer
         switch started {
@@ -128,8 +74,10 @@ enum ServeCommand {
             service.shutdown()
             return 1
         }
+        reloader.server.withLock { $0 = server }
         Output.line("plexus: listening on http://\(host):\(server.port)")
-        waitForTermination()
+        let onHangUp: (@Sendable () -> Void)? = flags.catalogPath == nil ? nil : { @Sendable in _ = try? reloader.reload() }
+        waitForTermination(onHangUp: onHangUp)
         Output.line("plexus: stopping (in-flight requests finish first)")
         _ = blocking { () async throws -> Void in await server.shutdown(gracePeriod: .seconds(30)) }
         service.shutdown()
@@ -137,10 +85,26 @@ enum ServeCommand {
         return 0
     }
 
-    /// Blocks until SIGINT or SIGTERM.
-    private static func waitForTermination() {
+    /// Prints a model's state once it is ready or has failed.
+    @Sendable static func report(_ model: ServedModel) {
+        switch model.status {
+        case .ready: Output.line("plexus: \(model.id) ready (context \(model.contextLength), serves \(model.capabilities.map(\.rawValue).sorted().joined(separator: ", ")))")
+        case .failed: Output.error("plexus: \(model.id) failed to load: \(model.failure ?? "unknown")")
+        case .loading: break
+        }
+    }
+
+    /// Blocks until SIGINT or SIGTERM; runs `onHangUp` on each SIGHUP meanwhile.
+    private static func waitForTermination(onHangUp: (@Sendable () -> Void)?) {
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
+        if let onHangUp {
+            signal(SIGHUP, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+            source.setEventHandler(handler: onHangUp)
+            source.resume()
+            sources.append(source)
+        }
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

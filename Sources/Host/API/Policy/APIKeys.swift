@@ -13,10 +13,27 @@ public struct APIKeys: Sendable {
     }
 
     private var scopes: [String: Scope]
+    /// Keys that may also call /admin routes (catalog reload).
+    private var admins: Set<String>
 
-    /// Keys with their scopes; empty means no key is needed.
-    public init(_ scopes: [String: Scope] = [:]) {
+    /// Keys with their scopes; empty means no key is needed. `admins` (each also needs a scope) may reload.
+    public init(_ scopes: [String: Scope] = [:], admins: Set<String> = []) {
         self.scopes = scopes
+        self.admins = admins
+    }
+
+    /// The caller of an /admin route: it must name an admin key; with no admin key configured, admin routes are
+    /// closed to everyone.
+    func authorizeAdmin(_ headers: HTTPHeaders) throws(APIError) -> Caller {
+        guard !admins.isEmpty else {
+            throw APIError(.forbidden, "Admin routes are disabled: no admin key is configured (\"admin\": true on a catalog key).",
+                           code: "admin_disabled")
+        }
+        let caller = try authorize(headers)
+        guard let key = caller.key, admins.contains(key) else {
+            throw APIError(.forbidden, "This key may not call admin routes.", code: "not_admin")
+        }
+        return caller
     }
 
     var isEmpty: Bool { scopes.isEmpty }

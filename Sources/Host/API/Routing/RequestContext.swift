@@ -15,11 +15,19 @@ struct RequestContext: Sendable {
     }
 
     /// The model named by id or alias, or 404 (also for a model the caller's key may not use).
+    /// The model a request names, ready to serve: 404 when the caller cannot see it, 503 (retry) while it loads,
+    /// 500 when it failed to load.
     func model(named name: String) throws(APIError) -> ServedModel {
         guard let model = visibleModels.first(where: { $0.id == name || $0.aliases.contains(name) }) else {
             throw .modelNotFound(name)
         }
-        return model
+        switch model.status {
+        case .ready: return model
+        case .loading: throw APIError(ServiceError(.loading, "The model '\(name)' is loading; retry shortly.", param: "model", retryAfter: 5))
+        case .failed:
+            throw APIError(ServiceError(.internalError, "The model '\(name)' failed to load: \(model.failure ?? "unknown reason")",
+                                        param: "model", retryable: false))
+        }
     }
 
     /// Starts `count` generations of `request` (choice i gets seed + i) and ties them to the client's connection.

@@ -7,11 +7,14 @@ struct RequestDispatcher: Sendable {
     let service: any ModelService
     let configuration: APIConfiguration
     let metrics = HTTPMetrics()
+    /// The API keys in force (a reload replaces them).
+    let keys: KeyRing
     private let cors: CORSPolicy
 
     init(service: any ModelService, configuration: APIConfiguration) {
         self.service = service
         self.configuration = configuration
+        keys = KeyRing(configuration.apiKeys)
         cors = CORSPolicy(origins: configuration.allowedOrigins)
     }
 
@@ -50,7 +53,12 @@ struct RequestDispatcher: Sendable {
         case .route(let matched):
             route = matched
         }
-        let caller = route.needsKey ? try configuration.apiKeys.authorize(request.headers) : Caller(key: nil, scope: .allModels)
+        let keys = self.keys.current
+        if route == .adminReload {
+            _ = try keys.authorizeAdmin(request.headers)
+            return try await AdminReloadRoute(reload: configuration.reloadCatalog).respond()
+        }
+        let caller = route.needsKey ? try keys.authorize(request.headers) : Caller(key: nil, scope: .allModels)
         let context = RequestContext(service: service, configuration: configuration, caller: caller,
                                      cancellation: cancellation)
         let unbacked = MissingBackendRoute(context: context)
@@ -66,6 +74,7 @@ struct RequestDispatcher: Sendable {
         case .videos where request.method == .POST: return try unbacked.create(request, product: .videos)
         case .videos: return try unbacked.listVideos()
         case .video(let id), .videoContent(let id): return try unbacked.video(id)
+        case .adminReload: throw APIError.internalError("unreachable: admin routes are answered above")
         }
     }
 }

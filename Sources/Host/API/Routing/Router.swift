@@ -13,6 +13,8 @@ enum Route: Sendable, Equatable {
     case videos
     case video(id: String)
     case videoContent(id: String)
+    /// Re-reads the catalog (admin keys only).
+    case adminReload
 
     /// The label for metrics: the path pattern, never the raw path (ids would explode the series count).
     var label: String {
@@ -28,6 +30,7 @@ enum Route: Sendable, Equatable {
         case .videos: "/v1/videos"
         case .video: "/v1/videos/{id}"
         case .videoContent: "/v1/videos/{id}/content"
+        case .adminReload: "/admin/reload"
         }
     }
 
@@ -56,6 +59,7 @@ enum Router {
         switch segments.first {
         case "health" where segments.count == 1: return (.health, [.GET])
         case "metrics" where segments.count == 1: return (.metrics, [.GET])
+        case "admin" where segments.count == 2 && segments[1] == "reload": return (.adminReload, [.POST])
         case "v1": return resolveV1(Array(segments.dropFirst()))
         default: return nil
         }

@@ -12,8 +12,12 @@ public struct APIConfiguration: Sendable {
     public var maxChoices = 16
     /// Browser origins allowed by CORS.
     public var allowedOrigins: CORSPolicy.Origins = .list([])
-    /// API keys; when empty, the API is open.
+    /// API keys; when empty, the API is open. `APIServer.update(apiKeys:)` replaces them while serving.
     public var apiKeys: APIKeys = APIKeys()
+    /// What `POST /admin/reload` runs (re-read the catalog, apply it, return what changed: "added", "removed",
+    /// "replaced", "unchanged" model ids); nil when the server has no catalog to reload (the route answers 404).
+    /// A thrown error's description is the 400 message (e.g. the catalog's validation error).
+    public var reloadCatalog: (@Sendable () async throws -> [String: [String]])?
 
     /// The defaults.
     public init() {}

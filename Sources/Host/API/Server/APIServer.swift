@@ -9,9 +9,11 @@ public final class APIServer: Sendable {
     public let port: Int
     private let listener: any Channel
     private let registry: ConnectionRegistry
+    private let keys: KeyRing
     private let serving: Task<Void, Never>
 
-    private init(port: Int, listener: any Channel, registry: ConnectionRegistry, serving: Task<Void, Never>) {
+    private init(port: Int, listener: any Channel, registry: ConnectionRegistry, keys: KeyRing, serving: Task<Void, Never>) {
+        self.keys = keys
         self.port = port
         self.listener = listener
         self.registry = registry
@@ -50,8 +52,11 @@ public final class APIServer: Sendable {
             }
         }
         return APIServer(port: listener.channel.localAddress?.port ?? port, listener: listener.channel,
-                         registry: registry, serving: serving)
+                         registry: registry, keys: dispatcher.keys, serving: serving)
     }
+
+    /// Replaces the API keys (a catalog reload); requests in flight keep going.
+    public func update(apiKeys: APIKeys) { keys.replace(with: apiKeys) }
 
     /// Stops accepting, lets in-flight requests (streams included) finish for up to `gracePeriod`, then closes
     /// what is left (which cancels its generations). Returns when every connection is closed.

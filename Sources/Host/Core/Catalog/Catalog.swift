@@ -30,6 +30,8 @@ public struct Catalog: Sendable {
     public struct Key: Sendable {
         public var key: String
         public var models: Set<String>?
+        /// May call /admin routes (POST /admin/reload).
+        public var admin = false
     }
 
     public var models: [Model] = []

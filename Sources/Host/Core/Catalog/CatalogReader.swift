@@ -128,7 +128,7 @@ struct CatalogReader {
         var keys: [Catalog.Key] = []
         for (index, item) in items.enumerated() {
             let path = "api_keys[\(index)]"
-            let fields = try object(item, path, allowed: ["key", "key_env", "models"])
+            let fields = try object(item, path, allowed: ["key", "key_env", "models", "admin"])
             let key: String
             if let literal = try string(fields["key"], "\(path).key") {
                 key = literal
@@ -144,7 +144,12 @@ struct CatalogReader {
                 if let unknown = list.first(where: { !names.contains($0) }) { throw fail("\(path).models", "no model is named '\(unknown)'") }
                 allowed = Set(list)
             }
-            keys.append(Catalog.Key(key: key, models: allowed))
+            var entry = Catalog.Key(key: key, models: allowed)
+            if let admin = fields["admin"] {
+                guard case .bool(let flag) = admin else { throw fail("\(path).admin", "expected true or false, got \(admin.kind)") }
+                entry.admin = flag
+            }
+            keys.append(entry)
         }
         return keys
     }
