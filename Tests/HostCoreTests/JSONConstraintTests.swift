@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import HostCore
 
@@ -5,6 +6,18 @@ import Testing
 /// text that is one valid JSON value matching the schema; refused tokens are refused; end tokens only at the end.
 @Suite struct JSONConstraintTests {
     static let models = [ModelFiles.smolLM2, ModelFiles.gemma3]
+    private static let loaded = Mutex<[String: TextFrontend]>([:])
+
+    /// The model's text front-end, loaded once for all the tests of the suite.
+    static func frontend(_ model: String) throws -> TextFrontend {
+        let path = try ModelFiles.path(model)
+        return try loaded.withLock { cache in
+            if let frontend = cache[model] { return frontend }
+            let frontend = try TextFrontend.load(path: path, modelName: model)
+            cache[model] = frontend
+            return frontend
+        }
+    }
 
     /// A schema with a check of its own (independent of the grammar) for a parsed value.
     struct Case: CustomStringConvertible, Sendable {
@@ -74,7 +87,7 @@ import Testing
 
     @Test(arguments: models, cases)
     func randomWalksEndInValidJSON(model: String, schemaCase: Case) throws {
-        let frontend = try TextFrontend.load(path: ModelFiles.path(model), modelName: model)
+        let frontend = try Self.frontend(model)
         let grammar = try schemaCase.schema.map { try JSONGrammar.schema($0, tokenizer: frontend.tokenizer) }
             ?? JSONGrammar.anyObject(tokenizer: frontend.tokenizer)
         for seed in UInt64(1)...3 {
@@ -139,7 +152,7 @@ import Testing
 
     @Test(arguments: models)
     func endTokensOnlyWhenComplete(model: String) throws {
-        let frontend = try TextFrontend.load(path: ModelFiles.path(model), modelName: model)
+        let frontend = try Self.frontend(model)
         let grammar = JSONGrammar.anyObject(tokenizer: frontend.tokenizer)
         var (constraint, ok) = Self.feed(#"{"a": [1, 2.5e3, "x\u00e9\n", true, null], "b": {}"#, grammar, frontend)
         #expect(ok)
@@ -157,7 +170,7 @@ import Testing
 
     @Test(arguments: models)
     func refusedTokens(model: String) throws {
-        let frontend = try TextFrontend.load(path: ModelFiles.path(model), modelName: model)
+        let frontend = try Self.frontend(model)
         let tokenizer = frontend.tokenizer
         let grammar = try JSONGrammar.schema(Self.person, tokenizer: tokenizer)
         func token(_ text: String) -> Int32 {
@@ -205,7 +218,7 @@ import Testing
 
     @Test(arguments: models)
     func whitespaceIsBounded(model: String) throws {
-        let frontend = try TextFrontend.load(path: ModelFiles.path(model), modelName: model)
+        let frontend = try Self.frontend(model)
         let grammar = JSONGrammar.anyObject(tokenizer: frontend.tokenizer)
         let space = frontend.tokenizer.encode(" ", addSpecial: false, parseSpecial: false)[0]
         var constraint = JSONConstraint(grammar: grammar, endTokens: frontend.stopTokens)
