@@ -48,24 +48,29 @@ import Testing
             times.sort()
             print("[bench] \(model) | \(name) | median \(FixedPointText.ms(times[times.count / 2])) | max \(FixedPointText.ms(times.last!)) | \(allowed) allowed")
         }
-        // Whole random walks: mean mask time per step.
+        // Whole random walks: the constraint's time per step (allowedTokens + accept), sampling not counted.
         var random = SeededRandom(seed: 7)
-        var steps = 0
-        start = Self.now()
-        for _ in 0..<5 { steps += Self.countedWalk(any, frontend, &random) }
-        print("[bench] \(model) | json_object random walks | \(FixedPointText.ms((Self.now() - start) / Double(steps))) per step (mask + accept), \(steps) steps")
-    }
-
-    static func countedWalk(_ grammar: JSONGrammar, _ frontend: TextFrontend, _ random: inout SeededRandom) -> Int {
-        var constraint = JSONConstraint(grammar: grammar, endTokens: frontend.stopTokens)
-        for step in 1...400 {
-            let allowed = JSONConstraintTests.tokens(in: constraint.allowedTokens())
-            if allowed.contains(where: frontend.stopTokens.contains) { return step }
-            let closing = allowed.filter { frontend.tokenizer.piece($0, special: false).contains { "\"}],".utf8.contains($0) } }
-            let pool = !closing.isEmpty && Bool.random(using: &random) ? closing : allowed
-            _ = constraint.accept(pool.randomElement(using: &random)!)
+        let closing = JSONConstraintTests.closingTokens(frontend)
+        var steps = 0, spent = 0.0, worst = 0.0
+        for _ in 0..<5 {
+            var constraint = JSONConstraint(grammar: any, endTokens: frontend.stopTokens)
+            for _ in 1...400 {
+                let begin = Self.now()
+                let mask = constraint.allowedTokens()
+                let maskTime = Self.now() - begin
+                if frontend.stopTokens.contains(where: { JSONConstraintTests.allowed(mask, $0) }) { break }
+                let closers = zip(mask, closing).map { $0 & $1 }
+                let token = (Bool.random(using: &random) ? JSONConstraintTests.randomToken(in: closers, &random) : nil)
+                    ?? JSONConstraintTests.randomToken(in: mask, &random)!
+                let acceptBegin = Self.now()
+                _ = constraint.accept(token)
+                let stepTime = maskTime + Self.now() - acceptBegin
+                spent += stepTime
+                worst = max(worst, stepTime)
+                steps += 1
+            }
         }
-        return 400
+        print("[bench] \(model) | json_object random walks | mean \(FixedPointText.ms(spent / Double(steps))) | max \(FixedPointText.ms(worst)) per step (allowedTokens + accept), \(steps) steps")
     }
 }
 

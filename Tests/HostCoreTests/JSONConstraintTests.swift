@@ -101,25 +101,27 @@ import Testing
         }
     }
 
-    /// Samples allowed tokens until an end token, preferring tokens that close something so walks finish.
+    /// Samples allowed tokens until an end token, half the time among tokens that close something (a quote or
+    /// bracket or comma in the piece) so walks finish.
     static func walk(_ grammar: JSONGrammar, _ frontend: TextFrontend, _ random: inout SeededRandom,
                      limit: Int = 600) -> (text: [UInt8], ended: Bool) {
+        let closing = Self.closingTokens(frontend)
         var constraint = JSONConstraint(grammar: grammar, endTokens: frontend.stopTokens)
         var text: [UInt8] = []
         for _ in 0..<limit {
-            let allowed = Self.tokens(in: constraint.allowedTokens())
-            guard !allowed.isEmpty else { Issue.record("no token allowed after \(String(decoding: text, as: UTF8.self))"); break }
-            if let end = allowed.first(where: frontend.stopTokens.contains) {
+            let mask = constraint.allowedTokens()
+            if let end = frontend.stopTokens.first(where: { Self.allowed(mask, $0) }) {
                 #expect(constraint.isComplete)
                 do { let accepted = constraint.accept(end); #expect(accepted) }
                 return (text, true)
             }
-            let closing = allowed.filter { token in
-                frontend.tokenizer.piece(token, special: false).contains { "\"}],".utf8.contains($0) }
+            #expect(!constraint.isComplete, "complete but no end token allowed")
+            let closers = zip(mask, closing).map { $0 & $1 }
+            guard let token = (Bool.random(using: &random) ? Self.randomToken(in: closers, &random) : nil)
+                    ?? Self.randomToken(in: mask, &random) else {
+                Issue.record("no token allowed after \(String(decoding: text, as: UTF8.self))")
+                break
             }
-            let pool = !closing.isEmpty && Bool.random(using: &random) ? closing : allowed
-            let token = pool.randomElement(using: &random)!
-            #expect(!constraint.isComplete || !allowed.contains { frontend.stopTokens.contains($0) })
             guard constraint.accept(token) else {
                 Issue.record("allowed token \(token) refused after \(String(decoding: text, as: UTF8.self))")
                 break
@@ -127,6 +129,36 @@ import Testing
             text += frontend.tokenizer.piece(token, special: false)
         }
         return (text, false)
+    }
+
+    /// A uniformly random token of `mask`, or nil when it is empty.
+    static func randomToken(in mask: [UInt32], _ random: inout SeededRandom) -> Int32? {
+        let total = mask.reduce(0) { $0 + $1.nonzeroBitCount }
+        guard total > 0 else { return nil }
+        var pick = Int.random(in: 0..<total, using: &random)
+        for (word, bits) in mask.enumerated() {
+            if pick >= bits.nonzeroBitCount { pick -= bits.nonzeroBitCount; continue }
+            var rest = bits
+            for _ in 0..<pick { rest &= rest - 1 }
+            return Int32(word * 32 + rest.trailingZeroBitCount)
+        }
+        return nil
+    }
+
+    private static let closers = Mutex<[String: [UInt32]]>([:])
+
+    /// Bitset of the tokens whose piece has a quote, a closing bracket or a comma (computed once per model).
+    static func closingTokens(_ frontend: TextFrontend) -> [UInt32] {
+        closers.withLock { cache in
+            if let mask = cache[frontend.modelName] { return mask }
+            let vocabulary = frontend.tokenizer.vocabulary
+            var mask = [UInt32](repeating: 0, count: (vocabulary.count + 31) / 32)
+            for token in 0..<vocabulary.count where vocabulary.piece(Int32(token), special: false).contains(where: { "\"}],".utf8.contains($0) }) {
+                mask[token / 32] |= 1 << UInt32(token % 32)
+            }
+            cache[frontend.modelName] = mask
+            return mask
+        }
     }
 
     static func tokens(in mask: [UInt32]) -> [Int32] {

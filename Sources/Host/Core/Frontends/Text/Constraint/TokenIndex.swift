@@ -55,10 +55,10 @@ final class TokenIndex: Sendable {
             var hash: UInt64 = 0xCBF2_9CE4_8422_2325
             func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
             for byte in vocabulary.model.rawValue.utf8 { mix(byte) }
-            for token in 0..<Int32(vocabulary.count) {
-                for byte in vocabulary.text(of: token) { mix(byte) }
+            for token in 0..<vocabulary.count {
+                for byte in vocabulary.tokens.bytes(token) { mix(byte) }  // a slice of the table: no copy
                 mix(0xFF)
-                mix(UInt8(truncatingIfNeeded: vocabulary.attributes(of: token).rawValue))
+                mix(UInt8(truncatingIfNeeded: vocabulary.attributes[token].rawValue))
             }
             count = vocabulary.count
             self.hash = hash
