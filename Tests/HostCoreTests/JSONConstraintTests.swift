@@ -248,6 +248,46 @@ import Testing
         do { let accepted = tags.accept(token("}")); #expect(!accepted) }
     }
 
+    /// The mask is exactly the set of tokens `accept` takes (brute force over the vocabulary), in states that
+    /// use the string shortcut, the trie walk and anyOf branches.
+    @Test(arguments: models)
+    func maskEqualsBruteForce(model: String) throws {
+        let frontend = try Self.frontend(model)
+        let schema = try JSONGrammar.schema(Self.person, tokenizer: frontend.tokenizer)
+        let any = JSONGrammar.anyObject(tokenizer: frontend.tokenizer)
+        let states: [(JSONGrammar, String)] = model == ModelFiles.gemma3
+            ? [(any, #"{"a": "x"#), (schema, #"{"name": "a", "age": 3, "tags": ["x", "y"], "address": {"city": "P", "zip": "#)]
+            : [(any, ""), (any, "{"), (any, #"{"a": "x"#), (any, #"{"a": 1"#), (any, #"{"a": [tr"#), (schema, #"{"na"#),
+               (schema, #"{"name": "a", "age": 3, "tags": ["x", "y"], "address": {"city": "P", "zip": "#)]
+        for (grammar, prefix) in states {
+            var (constraint, ok) = Self.feed(prefix, grammar, frontend)
+            #expect(ok, "\(prefix)")
+            let mask = constraint.allowedTokens()
+            var mismatches: [Int32] = []
+            for token in 0..<Int32(frontend.tokenizer.vocabulary.count) {
+                var copy = constraint
+                if copy.accept(token) != Self.allowed(mask, token) { mismatches.append(token) }
+            }
+            #expect(mismatches.isEmpty, "\(prefix): \(mismatches.prefix(10))")
+        }
+    }
+
+    /// Gemma 3's user-defined markers are never output, even inside a string; its whitespace runs are.
+    @Test func markerTokensAreNeverAllowed() throws {
+        let frontend = try Self.frontend(ModelFiles.gemma3)
+        var (constraint, ok) = Self.feed(#"{"a": "x"#, JSONGrammar.anyObject(tokenizer: frontend.tokenizer), frontend)
+        #expect(ok)
+        let startOfImage = frontend.tokenizer.encode("<start_of_image>", addSpecial: false, parseSpecial: true)
+        #expect(startOfImage == [255999])
+        let mask = constraint.allowedTokens()
+        #expect(!Self.allowed(mask, 255999))
+        #expect(!Self.allowed(mask, frontend.tokenizer.encode("<table>", addSpecial: false, parseSpecial: false)[0]))
+        let spaces = frontend.tokenizer.encode("  ", addSpecial: false, parseSpecial: false)
+        #expect(spaces.count == 1 && frontend.tokenizer.vocabulary.attributes(of: spaces[0]).contains(.userDefined))
+        #expect(Self.allowed(mask, spaces[0]))
+        do { let accepted = constraint.accept(255999); #expect(!accepted) }
+    }
+
     @Test(arguments: models)
     func whitespaceIsBounded(model: String) throws {
         let frontend = try Self.frontend(model)

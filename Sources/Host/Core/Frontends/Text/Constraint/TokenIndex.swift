@@ -15,7 +15,7 @@ final class TokenIndex: Sendable {
 
     private init(vocabulary: Vocabulary) {
         vocabularySize = vocabulary.count
-        pieces = (0..<vocabulary.count).map { vocabulary.piece(Int32($0), special: false) }
+        pieces = (0..<vocabulary.count).map { Self.textPiece(of: Int32($0), in: vocabulary) }
         var plain = [UInt32](repeating: 0, count: (vocabulary.count + 31) / 32)
         var irregularPieces: [(token: Int32, bytes: [UInt8])] = []
         for (token, piece) in pieces.enumerated() where !piece.isEmpty {
@@ -28,6 +28,18 @@ final class TokenIndex: Sendable {
         plainString = plain
         all = TokenTrie(pieces.enumerated().map { (Int32($0.offset), $0.element) })
         irregular = TokenTrie(irregularPieces)
+    }
+
+    /// The bytes `token` may contribute to JSON output: its piece, or nothing for special tokens. Control,
+    /// unknown and unused tokens have an empty piece already; user-defined tokens that are markup-like markers
+    /// (Gemma 3's `<start_of_image>`, `<table>`) are left out too, while user-defined whitespace runs stay.
+    private static func textPiece(of token: Int32, in vocabulary: Vocabulary) -> [UInt8] {
+        let piece = vocabulary.piece(token, special: false)
+        if vocabulary.attributes(of: token).contains(.userDefined), piece.first == UInt8(ascii: "<"),
+           piece.last == UInt8(ascii: ">") {
+            return []
+        }
+        return piece
     }
 
     private static let cache = Mutex<[Fingerprint: TokenIndex]>([:])
