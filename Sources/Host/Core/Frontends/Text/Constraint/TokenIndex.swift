@@ -42,18 +42,29 @@ final class TokenIndex: Sendable {
         return piece
     }
 
-    private static let cache = Mutex<[Fingerprint: TokenIndex]>([:])
+    /// One vocabulary's slot in the cache: its own lock, so building one vocabulary's index never blocks
+    /// grammars of another, and concurrent first uses of the same vocabulary wait for one build.
+    private final class Slot: Sendable {
+        let index = Mutex<TokenIndex?>(nil)
+    }
 
-    /// The index of `vocabulary`, built on first use and kept for later grammars of the same vocabulary. The
-    /// build runs under the cache lock, so concurrent first uses wait for one build instead of racing.
+    private static let cache = Mutex<[Fingerprint: Slot]>([:])
+
+    /// The index of `vocabulary`, built on first use and kept for later grammars of the same vocabulary.
     static func shared(for vocabulary: Vocabulary) -> TokenIndex {
         let key = Fingerprint(vocabulary)
-        return cache.withLock { entries in
-            if let existing = entries[key] { return existing }
-            if entries.count >= 8 { entries.removeAll() }
-            let index = TokenIndex(vocabulary: vocabulary)
-            entries[key] = index
-            return index
+        let slot = cache.withLock { slots in
+            if let slot = slots[key] { return slot }
+            if slots.count >= 8 { slots.removeAll() }
+            let slot = Slot()
+            slots[key] = slot
+            return slot
+        }
+        return slot.index.withLock { index in
+            if let index { return index }
+            let built = TokenIndex(vocabulary: vocabulary)
+            index = built
+            return built
         }
     }
 
