@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import HostCore
 
@@ -5,6 +6,18 @@ import Testing
 /// text that is one valid JSON value matching the schema; refused tokens are refused; end tokens only at the end.
 @Suite struct JSONConstraintTests {
     static let models = [ModelFiles.smolLM2, ModelFiles.gemma3]
+    private static let loaded = Mutex<[String: TextFrontend]>([:])
+
+    /// The model's text front-end, loaded once for all the tests of the suite.
+    static func frontend(_ model: String) throws -> TextFrontend {
+        let path = try ModelFiles.path(model)
+        return try loaded.withLock { cache in
+            if let frontend = cache[model] { return frontend }
+            let frontend = try TextFrontend.load(path: path, modelName: model)
+            cache[model] = frontend
+            return frontend
+        }
+    }
 
     /// A schema with a check of its own (independent of the grammar) for a parsed value.
     struct Case: CustomStringConvertible, Sendable {
@@ -74,7 +87,7 @@ import Testing
 
     @Test(arguments: models, cases)
     func randomWalksEndInValidJSON(model: String, schemaCase: Case) throws {
-        let frontend = try TextFrontend.load(path: ModelFiles.path(model), modelName: model)
+        let frontend = try Self.frontend(model)
         let grammar = try schemaCase.schema.map { try JSONGrammar.schema($0, tokenizer: frontend.tokenizer) }
             ?? JSONGrammar.anyObject(tokenizer: frontend.tokenizer)
         for seed in UInt64(1)...3 {
@@ -88,25 +101,27 @@ import Testing
         }
     }
 
-    /// Samples allowed tokens until an end token, preferring tokens that close something so walks finish.
+    /// Samples allowed tokens until an end token, half the time among tokens that close something (a quote or
+    /// bracket or comma in the piece) so walks finish.
     static func walk(_ grammar: JSONGrammar, _ frontend: TextFrontend, _ random: inout SeededRandom,
                      limit: Int = 600) -> (text: [UInt8], ended: Bool) {
+        let closing = Self.closingTokens(frontend)
         var constraint = JSONConstraint(grammar: grammar, endTokens: frontend.stopTokens)
         var text: [UInt8] = []
         for _ in 0..<limit {
-            let allowed = Self.tokens(in: constraint.allowedTokens())
-            guard !allowed.isEmpty else { Issue.record("no token allowed after \(String(decoding: text, as: UTF8.self))"); break }
-            if let end = allowed.first(where: frontend.stopTokens.contains) {
+            let mask = constraint.allowedTokens()
+            if let end = frontend.stopTokens.first(where: { Self.allowed(mask, $0) }) {
                 #expect(constraint.isComplete)
                 do { let accepted = constraint.accept(end); #expect(accepted) }
                 return (text, true)
             }
-            let closing = allowed.filter { token in
-                frontend.tokenizer.piece(token, special: false).contains { "\"}],".utf8.contains($0) }
+            #expect(!constraint.isComplete, "complete but no end token allowed")
+            let closers = zip(mask, closing).map { $0 & $1 }
+            guard let token = (Bool.random(using: &random) ? Self.randomToken(in: closers, &random) : nil)
+                    ?? Self.randomToken(in: mask, &random) else {
+                Issue.record("no token allowed after \(String(decoding: text, as: UTF8.self))")
+                break
             }
-            let pool = !closing.isEmpty && Bool.random(using: &random) ? closing : allowed
-            let token = pool.randomElement(using: &random)!
-            #expect(!constraint.isComplete || !allowed.contains { frontend.stopTokens.contains($0) })
             guard constraint.accept(token) else {
                 Issue.record("allowed token \(token) refused after \(String(decoding: text, as: UTF8.self))")
                 break
@@ -114,6 +129,36 @@ import Testing
             text += frontend.tokenizer.piece(token, special: false)
         }
         return (text, false)
+    }
+
+    /// A uniformly random token of `mask`, or nil when it is empty.
+    static func randomToken(in mask: [UInt32], _ random: inout SeededRandom) -> Int32? {
+        let total = mask.reduce(0) { $0 + $1.nonzeroBitCount }
+        guard total > 0 else { return nil }
+        var pick = Int.random(in: 0..<total, using: &random)
+        for (word, bits) in mask.enumerated() {
+            if pick >= bits.nonzeroBitCount { pick -= bits.nonzeroBitCount; continue }
+            var rest = bits
+            for _ in 0..<pick { rest &= rest - 1 }
+            return Int32(word * 32 + rest.trailingZeroBitCount)
+        }
+        return nil
+    }
+
+    private static let closers = Mutex<[String: [UInt32]]>([:])
+
+    /// Bitset of the tokens whose piece has a quote, a closing bracket or a comma (computed once per model).
+    static func closingTokens(_ frontend: TextFrontend) -> [UInt32] {
+        closers.withLock { cache in
+            if let mask = cache[frontend.modelName] { return mask }
+            let vocabulary = frontend.tokenizer.vocabulary
+            var mask = [UInt32](repeating: 0, count: (vocabulary.count + 31) / 32)
+            for token in 0..<vocabulary.count where vocabulary.piece(Int32(token), special: false).contains(where: { "\"}],".utf8.contains($0) }) {
+                mask[token / 32] |= 1 << UInt32(token % 32)
+            }
+            cache[frontend.modelName] = mask
+            return mask
+        }
     }
 
     static func tokens(in mask: [UInt32]) -> [Int32] {
@@ -139,7 +184,7 @@ import Testing
 
     @Test(arguments: models)
     func endTokensOnlyWhenComplete(model: String) throws {
-        let frontend = try TextFrontend.load(path: ModelFiles.path(model), modelName: model)
+        let frontend = try Self.frontend(model)
         let grammar = JSONGrammar.anyObject(tokenizer: frontend.tokenizer)
         var (constraint, ok) = Self.feed(#"{"a": [1, 2.5e3, "x\u00e9\n", true, null], "b": {}"#, grammar, frontend)
         #expect(ok)
@@ -157,7 +202,7 @@ import Testing
 
     @Test(arguments: models)
     func refusedTokens(model: String) throws {
-        let frontend = try TextFrontend.load(path: ModelFiles.path(model), modelName: model)
+        let frontend = try Self.frontend(model)
         let tokenizer = frontend.tokenizer
         let grammar = try JSONGrammar.schema(Self.person, tokenizer: tokenizer)
         func token(_ text: String) -> Int32 {
@@ -203,9 +248,49 @@ import Testing
         do { let accepted = tags.accept(token("}")); #expect(!accepted) }
     }
 
+    /// The mask is exactly the set of tokens `accept` takes (brute force over the vocabulary), in states that
+    /// use the string shortcut, the trie walk and anyOf branches.
+    @Test(arguments: models)
+    func maskEqualsBruteForce(model: String) throws {
+        let frontend = try Self.frontend(model)
+        let schema = try JSONGrammar.schema(Self.person, tokenizer: frontend.tokenizer)
+        let any = JSONGrammar.anyObject(tokenizer: frontend.tokenizer)
+        let states: [(JSONGrammar, String)] = model == ModelFiles.gemma3
+            ? [(any, #"{"a": "x"#), (schema, #"{"name": "a", "age": 3, "tags": ["x", "y"], "address": {"city": "P", "zip": "#)]
+            : [(any, ""), (any, "{"), (any, #"{"a": "x"#), (any, #"{"a": 1"#), (any, #"{"a": [tr"#), (schema, #"{"na"#),
+               (schema, #"{"name": "a", "age": 3, "tags": ["x", "y"], "address": {"city": "P", "zip": "#)]
+        for (grammar, prefix) in states {
+            var (constraint, ok) = Self.feed(prefix, grammar, frontend)
+            #expect(ok, "\(prefix)")
+            let mask = constraint.allowedTokens()
+            var mismatches: [Int32] = []
+            for token in 0..<Int32(frontend.tokenizer.vocabulary.count) {
+                var copy = constraint
+                if copy.accept(token) != Self.allowed(mask, token) { mismatches.append(token) }
+            }
+            #expect(mismatches.isEmpty, "\(prefix): \(mismatches.prefix(10))")
+        }
+    }
+
+    /// Gemma 3's user-defined markers are never output, even inside a string; its whitespace runs are.
+    @Test func markerTokensAreNeverAllowed() throws {
+        let frontend = try Self.frontend(ModelFiles.gemma3)
+        var (constraint, ok) = Self.feed(#"{"a": "x"#, JSONGrammar.anyObject(tokenizer: frontend.tokenizer), frontend)
+        #expect(ok)
+        let startOfImage = frontend.tokenizer.encode("<start_of_image>", addSpecial: false, parseSpecial: true)
+        #expect(startOfImage == [255999])
+        let mask = constraint.allowedTokens()
+        #expect(!Self.allowed(mask, 255999))
+        #expect(!Self.allowed(mask, frontend.tokenizer.encode("<table>", addSpecial: false, parseSpecial: false)[0]))
+        let spaces = frontend.tokenizer.encode("  ", addSpecial: false, parseSpecial: false)
+        #expect(spaces.count == 1 && frontend.tokenizer.vocabulary.attributes(of: spaces[0]).contains(.userDefined))
+        #expect(Self.allowed(mask, spaces[0]))
+        do { let accepted = constraint.accept(255999); #expect(!accepted) }
+    }
+
     @Test(arguments: models)
     func whitespaceIsBounded(model: String) throws {
-        let frontend = try TextFrontend.load(path: ModelFiles.path(model), modelName: model)
+        let frontend = try Self.frontend(model)
         let grammar = JSONGrammar.anyObject(tokenizer: frontend.tokenizer)
         let space = frontend.tokenizer.encode(" ", addSpecial: false, parseSpecial: false)[0]
         var constraint = JSONConstraint(grammar: grammar, endTokens: frontend.stopTokens)
