@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Load on the HTTP + scheduler path of `plexus serve` (a benchmark, not a test).
 
-1. Added latency: sequential 1-token chat completions on SmolLM2 over one keep-alive connection; the client's
+1. Added latency: sequential completions of one token from a one-token prompt on SmolLM2 over one keep-alive connection; the client's
    latency minus the device time the server metered for them (plexus_device_seconds_total / requests) is what
    HTTP, JSON, the front-end and the scheduler add.
 2. Throughput: C concurrent clients sending 1-token requests: requests/s, p50/p99 latency.
-3. Concurrent SSE streams held: S streaming requests opened at once (raw sockets, asyncio); every one must get
+3. Gemma 3 270M, 8 concurrent streamed completions (31-token prompt, 64 tokens each): aggregate tokens/s and
+   time to first token -- the shape of the llama.cpp server reference figure in the API issue.
+4. Concurrent SSE streams held: S streaming requests opened at once (raw sockets, asyncio); every one must get
    its response headers and then either tokens or `: ping` keep-alives; held for H seconds, none may drop.
 
 usage: ulimit -n 65536; python3 Benchmarks/api_load.py --plexus .build/release/plexus --plugins .build/plugins
@@ -24,6 +26,7 @@ import urllib.request
 
 def start(args):
     command = [args.plexus, "serve", "--port", "0", "--model", f"smol={args.models}/SmolLM2-135M-Instruct.Q4_1.gguf",
+               "--model", f"gemma={args.models}/gemma3-270m-Q4_K_M.gguf",
                "--option", "context_length=2048", "--max-waiting", str(args.streams + 100), "--threads", str(args.threads)]
     if args.plugins:
         command += ["--plugins", args.plugins]
@@ -54,12 +57,13 @@ def metric(base, name):
     return total
 
 
-BODY = json.dumps({"model": "smol", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1,
-                   "temperature": 0}).encode()
+# The trivial request: a one-token prompt (token ids) and one generated token, so the model's own work is one
+# tiny step and what remains is the HTTP + JSON + scheduler path.
+BODY = json.dumps({"model": "smol", "prompt": [1], "max_tokens": 1, "temperature": 0}).encode()
 
 
 async def post(reader, writer, host, body=BODY):
-    writer.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: " + host.encode() + b"\r\nContent-Type: application/json\r\n"
+    writer.write(b"POST /v1/completions HTTP/1.1\r\nHost: " + host.encode() + b"\r\nContent-Type: application/json\r\n"
                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
@@ -141,6 +145,43 @@ async def streams(base, count, hold):
     return alive, time.perf_counter() - start
 
 
+async def gemma_throughput(base, clients, tokens):
+    """The reference figure's shape: `clients` concurrent streamed requests on Gemma 3 270M, each a 31-token prompt
+    and `tokens` generated tokens; aggregate generated tokens/s and time to first token."""
+    host, port = base[7:].split(":")
+    prompt = ("The history of the city begins with a small fishing village on the river, where traders from the north "
+              "came every")
+    firsts, counts = [], []
+
+    async def client():
+        body = json.dumps({"model": "gemma", "prompt": prompt, "max_tokens": tokens, "temperature": 0, "stream": True,
+                           "ignore_eos": True, "stream_options": {"include_usage": True}}).encode()
+        reader, writer = await asyncio.open_connection(host, int(port))
+        start = time.perf_counter()
+        writer.write(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\n\r\n" + body)
+        await writer.drain()
+        first = None
+        buffer = b""
+        while b"data: [DONE]" not in buffer:
+            chunk = await reader.read(65536)
+            if not chunk:
+                break
+            buffer += chunk
+            if first is None and b'"text":"' in buffer and b'"text":""' not in buffer.split(b"data: ")[-1]:
+                first = time.perf_counter() - start
+        events = [json.loads(line[6:]) for line in buffer.split(b"\n") if line.startswith(b"data: {")]
+        usage = [event["usage"] for event in events if event.get("usage")][-1]
+        firsts.append(first or 0)
+        counts.append(usage["completion_tokens"])
+        writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - start
+    return sum(counts) / elapsed, statistics.median(firsts), counts
+
+
 def percentile(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(p / 100 * len(values)))]
@@ -164,6 +205,8 @@ def main():
         latencies = asyncio.run(sequential(base, args.requests))
         device = (metric(base, "plexus_device_seconds_total") - device0) / (metric(base, "plexus_requests_total") - requests0)
         loaded, elapsed = asyncio.run(concurrent(base, args.clients, args.requests))
+        gemma_tps, gemma_ttft, _ = asyncio.run(gemma_throughput(base, 8, 64))
+        alone_tps, alone_ttft, _ = asyncio.run(gemma_throughput(base, 1, 64))
         held, held_for = asyncio.run(streams(base, args.streams, args.hold)) if args.streams else ({}, 0)
         print(json.dumps({
             "sequential_p50_ms": percentile(latencies, 50) * 1e3, "sequential_p99_ms": percentile(latencies, 99) * 1e3,
@@ -171,6 +214,8 @@ def main():
             "added_p50_ms": (percentile(latencies, 50) - device) * 1e3, "added_p99_ms": (percentile(latencies, 99) - device) * 1e3,
             "concurrent_clients": args.clients, "requests_per_second": len(loaded) / elapsed,
             "concurrent_p50_ms": percentile(loaded, 50) * 1e3, "concurrent_p99_ms": percentile(loaded, 99) * 1e3,
+            "gemma_8_streams_tokens_per_second": gemma_tps, "gemma_8_streams_ttft_p50_ms": gemma_ttft * 1e3,
+            "gemma_1_stream_tokens_per_second": alone_tps, "gemma_1_stream_ttft_ms": alone_ttft * 1e3,
             "streams_opened": args.streams, "streams_with_headers": held.get("headers", 0),
             "streams_with_events": held.get("events", 0), "streams_dropped": held.get("dropped", 0),
             "streams_hold_seconds": args.hold, "streams_wall_seconds": held_for,
