@@ -48,6 +48,24 @@ INLINE __m512i join_i(__m256i lo, __m256i hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
+/* ggml's hsum_float_8: (l0+l4, l1+l5, l2+l6, l3+l7), then (0+2, 1+3), then 0+1. The order of these additions is
+ * part of every dot product's result, so it is ggml's exactly. */
+/* a * b + c rounded once, as ggml's vfmadd. */
+INLINE float fmaf_(float a, float b, float c) {
+    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+
+INLINE __m256 hi256(__m512 v) {
+    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
+
+INLINE float hsum8(__m256 v) {
+    __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
+}
+
 /* acc + the sum of 4 adjacent u8 * s8 products per i32 lane (without VNNI: u <= 128 keeps i16 pairs exact). */
 INLINE __m512i dot_u8s8(__m512i acc, __m512i u, __m512i s) {
 #if QX_VNNI
@@ -162,7 +180,7 @@ INLINE int q32_offset(uint32_t type) {
 
 /* Blocks b and b + 1 (only b when `one`) of every row and token of the tile, into acc[r][t]. */
 INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
-                     const uint8_t *const *x, int64_t b, const int one, __m512 acc[8][4]) {
+                     const uint8_t *const *x, int64_t b, const int one, __m256 acc[8][4], __m128 mins[8][4]) {
     const int has_min = type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1;
     const int sign_trick = type == GGML_TYPE_Q8_0 && !QX_VNNI; /* no vpsignb at 512 bits: negate x under a mask */
     const int wb = q32_weight_bytes(type), xb = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0);
@@ -186,16 +204,21 @@ INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *con
         const __m512i xq = one ? _mm512_zextsi256_si512(q0) : join_i(q0, load256(x0 + xb + xb - 32));
         const __m512i words = pair_words(x0, xb, one); /* a lone block's second half is 0 here */
         const __m512 dx = spread_fp16(words, 0, xb / 2);
-        /* s / 8 in each of a block's 8 lanes sums to s; dividing by 8 is exact */
-        const __m512 sx = has_min ? _mm512_mul_ps(spread_fp16(words, 1, xb / 2 + 1), _mm512_set1_ps(0.125f)) : dx;
+        const __m512 sx = has_min ? spread_fp16(words, 1, xb / 2 + 1) : dx;
         __m512i base = _mm512_setzero_si512();
         if (ofs) /* -ofs * sum q in each lane */
             base = _mm512_sub_epi32(base, dot_u8s8(base, _mm512_set1_epi8((char)(ofs == 128 ? -128 : ofs)), xq));
         UNROLL for (int r = 0; r < R; r++) {
             const __m512i s = sign_trick ? _mm512_mask_sub_epi8(xq, neg[r], _mm512_setzero_si512(), xq) : xq;
-            const __m512i i = dot_u8s8(base, u[r], s);
-            acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw[r], dx), acc[r][t]);
-            if (has_min) acc[r][t] = _mm512_fmadd_ps(mw[r], sx, acc[r][t]);
+            /* ggml's order: block b's 8 lanes, then block b + 1's, each fused into the row's 8 float lanes */
+            const __m512 q = _mm512_cvtepi32_ps(dot_u8s8(base, u[r], s)), d = _mm512_mul_ps(dw[r], dx);
+            acc[r][t] = _mm256_fmadd_ps(_mm512_castps512_ps256(d), _mm512_castps512_ps256(q), acc[r][t]);
+            if (!one) acc[r][t] = _mm256_fmadd_ps(hi256(d), hi256(q), acc[r][t]);
+            if (has_min) { /* the minimum terms form their own sum, block by block: m * s rounded, then added */
+                const __m512 ms = _mm512_mul_ps(mw[r], sx);
+                mins[r][t] = _mm_add_ss(mins[r][t], _mm512_castps512_ps128(ms));
+                if (!one) mins[r][t] = _mm_add_ss(mins[r][t], _mm512_extractf32x4_ps(ms, 2));
+            }
         }
     }
 }
@@ -203,13 +226,17 @@ INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *con
 INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
                      const uint8_t *const *x, int64_t k, float *sums) {
     const int64_t nb = k / 32;
-    __m512 acc[8][4];
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    __m256 acc[8][4];
+    __m128 mins[8][4];
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) {
+        acc[r][t] = _mm256_setzero_ps();
+        mins[r][t] = _mm_setzero_ps();
+    }
     int64_t b = 0;
-    for (; b + 2 <= nb; b += 2) q32_step(type, R, T, w, wn, x, b, 0, acc);
-    if (b < nb) q32_step(type, R, T, w, wn, x, b, 1, acc);
+    for (; b + 2 <= nb; b += 2) q32_step(type, R, T, w, wn, x, b, 0, acc, mins);
+    if (b < nb) q32_step(type, R, T, w, wn, x, b, 1, acc, mins);
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
-        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+        sums[r * T + t] = hsum8(acc[r][t]) + _mm_cvtss_f32(mins[r][t]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -246,7 +273,11 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
     const int five = type == GGML_TYPE_Q5_K;
     const int wb = five ? sizeof(block_q5_K) : sizeof(block_q4_K);
     __m512 acc[8][4];
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    float acc_q[8][4], acc_min[8][4]; /* Q4_K in ggml's order (its repacked 8x8 kernels): one float sum per dot */
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) {
+        acc[r][t] = _mm512_setzero_ps();
+        acc_q[r][t] = acc_min[r][t] = 0.0f;
+    }
     for (int64_t i = 0; i < k / QK_K; i++) {
         float dx[4];
         __m128i bsum8[4]; /* per token: the activation sums of the 8 sub-blocks */
@@ -281,14 +312,22 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
             }
             const float d = fp16(blk), dmin = fp16(blk + 2);
             UNROLL for (int t = 0; t < T; t++) {
-                const __m512i imin = _mm512_zextsi128_si512(_mm_madd_epi16(bsum8[t], mins));
-                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_set1_ps(d * dx[t]), acc[r][t]);
-                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imin), _mm512_set1_ps(-dmin * dx[t]), acc[r][t]);
+                const __m128i imin4 = _mm_madd_epi16(bsum8[t], mins);
+                if (five) {
+                    const __m512i imin = _mm512_zextsi128_si512(imin4);
+                    acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_set1_ps(d * dx[t]), acc[r][t]);
+                    acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imin), _mm512_set1_ps(-dmin * dx[t]), acc[r][t]);
+                } else { /* the block's exact integer sums, each fused once into its float sum */
+                    const __m128i m2 = _mm_add_epi32(imin4, _mm_unpackhi_epi64(imin4, imin4));
+                    const int imin = _mm_cvtsi128_si32(_mm_add_epi32(m2, _mm_srli_epi64(m2, 32)));
+                    acc_q[r][t] = fmaf_((float)_mm512_reduce_add_epi32(isum[t]), d * dx[t], acc_q[r][t]);
+                    acc_min[r][t] = fmaf_((float)imin, dmin * dx[t], acc_min[r][t]);
+                }
             }
         }
     }
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
-        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+        sums[r * T + t] = five ? _mm512_reduce_add_ps(acc[r][t]) : acc_q[r][t] - acc_min[r][t];
 }
 
 /* Chunk c of a Q6_K super-block as u = q + 32 in [0, 63]. Half h = c / 2 has ql[64h..64h+63] and qh[32h..+31];
@@ -308,8 +347,8 @@ INLINE __m512i q6_K_chunk(const block_q6_K *blk, int c) {
 INLINE void tile_q6_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
                       const uint8_t *const *x, int64_t k, float *sums) {
     (void)type; /* Q6_K only; the parameter keeps every tile's signature alike */
-    __m512 acc[8][4];
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    __m256 acc[8][4];
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < k / QK_K; i++) {
         UNROLL for (int r = 0; r < R; r++) {
             const block_q6_K *blk = (const block_q6_K *)(const void *)w[r] + i;
@@ -331,13 +370,15 @@ INLINE void tile_q6_K(uint32_t type, const int R, const int T, const uint8_t *co
                 const block_q8_K *y = (const block_q8_K *)(const void *)(x[t]) + i;
                 const __m256i bs = _mm256_loadu_si256((const __m256i *)(const void *)y->bsums);
                 const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5); /* 32 * sum sc_g * bsum_g */
-                const __m512i q = _mm512_sub_epi32(isum[t], _mm512_zextsi256_si512(off));
-                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(d * y->d), acc[r][t]);
+                /* ggml's 8 lanes: lane j holds elements 4j..4j+3 of every 32, i.e. our lanes j and j + 8 */
+                const __m256i lanes = _mm256_add_epi32(_mm512_castsi512_si256(isum[t]), _mm512_extracti64x4_epi64(isum[t], 1));
+                const __m256 q = _mm256_cvtepi32_ps(_mm256_sub_epi32(lanes, off));
+                acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * d), q, acc[r][t]);
             }
         }
     }
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
-        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+        sums[r * T + t] = hsum8(acc[r][t]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
