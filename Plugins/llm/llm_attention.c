@@ -37,9 +37,9 @@ typedef struct attention_job {
     float score_scale;
 } attention_job;
 
-/* [worker] One (token, head): softmax(q . K) . V over the positions the token may see. */
-static void attention_task(void *context, uint32_t index, uint32_t worker) {
-    const attention_job *job = context;
+/* One (token, head) on CPUs without AVX-512: softmax(q . K) . V with llama.cpp's roundings (q and the
+ * probabilities in f16) but not its order of additions. */
+static void attention_portable(const attention_job *job, uint32_t index, uint32_t worker) {
     const px_model *m = job->m;
     const llm_batch *b = job->b;
     const llm_hparams *hp = &m->hp;
@@ -52,7 +52,7 @@ static void attention_task(void *context, uint32_t index, uint32_t worker) {
     float q[1024];
     memcpy(q, job->q + ((uint64_t)t * hp->n_head + h) * hp->head_dim, hp->head_dim * sizeof(float));
     llm_round_f16(q, hp->head_dim);
-    float *scores = m->s.scores + (uint64_t)worker * m->context_length;
+    float *scores = m->s.scores + (uint64_t)worker * m->s.scores_row;
     float max = -INFINITY;
     uint32_t p = first;
     for (; p + 4 <= last + 1; p += 4) {
@@ -84,6 +84,155 @@ static void attention_task(void *context, uint32_t index, uint32_t worker) {
     llm_round_f16(scores, count);
     for (uint32_t p = first; p <= last; p++)
         llm_axpy_f16(out, scores[p - first], kv_slot(m, b, item, job->il, 1, p) + (uint64_t)g * hp->head_dim, hp->head_dim);
+}
+
+/* ---- ggml's order (AVX-512) ---------------------------------------------------------------------------------------
+ * llama.cpp (no flash attention, f16 KV cache) computes attention as two f16 matrix products around a softmax, and
+ * each of them adds in an order of its own; matching every one is what makes greedy decoding token-identical:
+ *   q . k      q rounded to f16. A batch of >= 2 tokens goes through llamafile's tinyBLAS (one 16-lane chain over
+ *              head_dim, then _mm512_reduce_add_ps); a single token through ggml_vec_dot_f16 (four 16-lane chains
+ *              over 64-element steps, folded (0+2) + (1+3), then _mm512_reduce_add_ps).
+ *   softmax    over the KV cells 0..n_kv-1 (masked cells give exp = 0): ggml_v_expf of (s - max) 16 cells at a time,
+ *              each group's _mm512_reduce_add_ps added into a double; the probabilities are exp * (float)(1 / sum).
+ *   p . V      p rounded to f16; over cells with the same two orders as q . k (lane = cell % 16, or cell % 64).
+ * Cell index = position here (one sequence from position 0, as in the goldens). */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define GGML_ORDER __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+
+/* ggml_v_expf (ggml-cpu/vec.h), operation for operation. */
+static inline GGML_ORDER __m512 expf16(__m512 x) {
+    const __m512 r = _mm512_set1_ps(0x1.8p23f);
+    const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
+    const __m512 n = _mm512_sub_ps(z, r);
+    const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f), _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+    const __mmask16 d = _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(192), _CMP_GT_OQ);
+    const __m512 u = _mm512_mul_ps(b, b);
+    const __m512 j = _mm512_fmadd_ps(
+        _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)), u,
+                        _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0F)));
+    const __m512 res = _mm512_scalef_ps(j, n);
+    if (_mm512_kortestz(d, d)) return res;
+    const __m512 alt = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ), _mm512_set1_ps(INFINITY),
+                                            _mm512_setzero_ps());
+    return _mm512_mask_blend_ps(d, res, alt);
+}
+
+static inline GGML_ORDER __m512 load_f16(const uint16_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
+}
+
+/* x . y over n f16 values: tinyBLAS's order when `batch`, else ggml_vec_dot_f16's. */
+static GGML_ORDER float dot_f16_ggml(const uint16_t *x, const uint16_t *y, uint32_t n, int batch) {
+    if (batch) {
+        __m512 acc = _mm512_setzero_ps();
+        for (uint32_t i = 0; i < n; i += 16) acc = _mm512_fmadd_ps(load_f16(x + i), load_f16(y + i), acc);
+        return _mm512_reduce_add_ps(acc);
+    }
+    __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    const uint32_t np = n & ~63u;
+    for (uint32_t i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++) a[j] = _mm512_fmadd_ps(load_f16(x + i + 16 * j), load_f16(y + i + 16 * j), a[j]);
+    a[0] = _mm512_add_ps(a[0], a[2]);
+    a[1] = _mm512_add_ps(a[1], a[3]);
+    a[0] = _mm512_add_ps(a[0], a[1]);
+    double sum = _mm512_reduce_add_ps(a[0]);
+    for (uint32_t i = np; i < n; i++) sum += (double)(llm_fp16_to_fp32(x[i]) * llm_fp16_to_fp32(y[i]));
+    return (float)sum;
+}
+
+/* _mm512_reduce_add_ps (GCC's tree) of 16 lanes, for 16 outputs at once: out = reduce over l of v[l]. */
+static inline GGML_ORDER __m512 reduce16(__m512 v[16]) {
+    for (int l = 0; l < 8; l++) v[l] = _mm512_add_ps(v[l + 8], v[l]);
+    for (int l = 0; l < 4; l++) v[l] = _mm512_add_ps(v[l + 4], v[l]);
+    return _mm512_add_ps(_mm512_add_ps(v[0], v[2]), _mm512_add_ps(v[1], v[3]));
+}
+
+static GGML_ORDER void attention_ggml(const attention_job *job, uint32_t index, uint32_t worker) {
+    const px_model *m = job->m;
+    const llm_batch *b = job->b;
+    const llm_hparams *hp = &m->hp;
+    const uint32_t t = b->n_tokens - 1 - index / hp->n_head, h = index % hp->n_head, g = h / (hp->n_head / hp->n_head_kv);
+    const uint32_t hd = hp->head_dim;
+    const px_step_item *item = b->items[b->item[t]];
+    uint32_t last = b->pos[t], first = 0;
+    if (m->layers[job->il].sliding && hp->sliding_window > 0 && last + 1 > hp->sliding_window) first = last + 1 - hp->sliding_window;
+    /* tinyBLAS serves a batch when its shapes allow (k % 16, rows % 4); otherwise ggml falls back to vec_dot */
+    const int batch_qk = b->n_tokens >= 2 && hd % 16 == 0, batch_pv = b->n_tokens >= 2 && hd % 4 == 0;
+    uint16_t q[1024];
+    llm_f32_to_f16_row(q, job->q + ((uint64_t)t * hp->n_head + h) * hd, hd);
+
+    float *scores = m->s.scores + (uint64_t)worker * m->s.scores_row;
+    const uint32_t lo = first / 16 * 16, hi = (last + 16) / 16 * 16; /* whole groups of 16 cells */
+    float max = -INFINITY;
+    for (uint32_t p = lo; p < hi; p++) {
+        float s = -INFINITY;
+        if (p >= first && p <= last) {
+            s = dot_f16_ggml(kv_slot(m, b, item, job->il, 0, p) + (uint64_t)g * hd, q, hd, batch_qk) * job->score_scale;
+            if (s > max) max = s;
+        }
+        scores[p] = s;
+    }
+    double sum = 0;
+    for (uint32_t p = lo; p < hi; p += 16) {
+        const __m512 e = expf16(_mm512_sub_ps(_mm512_loadu_ps(scores + p), _mm512_set1_ps(max)));
+        _mm512_storeu_ps(scores + p, e);
+        sum += (double)_mm512_reduce_add_ps(e);
+    }
+    const float inv = (float)(1.0 / sum);
+    for (uint32_t p = lo; p < hi; p++) scores[p] = llm_fp16_to_fp32(llm_fp32_to_fp16(scores[p] * inv));
+
+    /* p . V: lane (cell % lanes) of each output gathers its cells in order, then the lanes are summed as ggml does */
+    const uint32_t lanes = batch_pv ? 16 : 64;
+    float *acc = m->s.slots + (uint64_t)worker * 64 * hd; /* [lanes][hd] */
+    memset(acc, 0, (uint64_t)lanes * hd * sizeof(float));
+    for (uint32_t p = first; p <= last; p++) {
+        const uint16_t *v = kv_slot(m, b, item, job->il, 1, p) + (uint64_t)g * hd;
+        float *a = acc + (uint64_t)(p % lanes) * hd;
+        const __m512 pv = _mm512_set1_ps(scores[p]);
+        for (uint32_t i = 0; i < hd; i += 16) _mm512_storeu_ps(a + i, _mm512_fmadd_ps(pv, load_f16(v + i), _mm512_loadu_ps(a + i)));
+    }
+    float *out = job->out + ((uint64_t)t * hp->n_head + h) * hd;
+    for (uint32_t i = 0; i < hd; i += 16) {
+        __m512 x[16];
+        for (int l = 0; l < 16; l++) {
+            if (lanes == 16) {
+                x[l] = _mm512_loadu_ps(acc + (uint64_t)l * hd + i);
+            } else { /* ggml_vec_dot_f16's four 16-lane sums folded (0 + 2) + (1 + 3) */
+                const __m512 a0 = _mm512_loadu_ps(acc + (uint64_t)l * hd + i), a1 = _mm512_loadu_ps(acc + (uint64_t)(16 + l) * hd + i);
+                const __m512 a2 = _mm512_loadu_ps(acc + (uint64_t)(32 + l) * hd + i), a3 = _mm512_loadu_ps(acc + (uint64_t)(48 + l) * hd + i);
+                x[l] = _mm512_add_ps(_mm512_add_ps(a0, a2), _mm512_add_ps(a1, a3));
+            }
+        }
+        _mm512_storeu_ps(out + i, reduce16(x));
+    }
+}
+
+static int use_ggml_order(const px_model *m) {
+    static int cached = -1;
+    if (cached < 0)
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+    return cached && m->hp.head_dim % 16 == 0 && m->hp.head_dim <= 1024;
+}
+#else
+static int use_ggml_order(const px_model *m) {
+    (void)m;
+    return 0;
+}
+static void attention_ggml(const attention_job *job, uint32_t index, uint32_t worker) {
+    (void)job, (void)index, (void)worker;
+}
+#endif
+
+/* [worker] One (token, head): softmax(q . K) . V over the positions the token may see. */
+static void attention_task(void *context, uint32_t index, uint32_t worker) {
+    const attention_job *job = context;
+    if (use_ggml_order(job->m))
+        attention_ggml(job, index, worker);
+    else
+        attention_portable(job, index, worker);
 }
 
 px_status llm_attention(px_model *m, px_stream *stream, const llm_batch *b, uint32_t il, const float *q, float *out) {
