@@ -50,11 +50,6 @@ INLINE __m512i join_i(__m256i lo, __m256i hi) {
 
 /* ggml's hsum_float_8: (l0+l4, l1+l5, l2+l6, l3+l7), then (0+2, 1+3), then 0+1. The order of these additions is
  * part of every dot product's result, so it is ggml's exactly. */
-/* a * b + c rounded once, as ggml's vfmadd. */
-INLINE float fmaf_(float a, float b, float c) {
-    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
-}
-
 INLINE __m256 hi256(__m512 v) {
     return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
 }
@@ -273,11 +268,7 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
     const int five = type == GGML_TYPE_Q5_K;
     const int wb = five ? sizeof(block_q5_K) : sizeof(block_q4_K);
     __m512 acc[8][4];
-    float acc_q[8][4], acc_min[8][4]; /* Q4_K in ggml's order (its repacked 8x8 kernels): one float sum per dot */
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) {
-        acc[r][t] = _mm512_setzero_ps();
-        acc_q[r][t] = acc_min[r][t] = 0.0f;
-    }
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
     for (int64_t i = 0; i < k / QK_K; i++) {
         float dx[4];
         __m128i bsum8[4]; /* per token: the activation sums of the 8 sub-blocks */
@@ -312,22 +303,111 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
             }
             const float d = fp16(blk), dmin = fp16(blk + 2);
             UNROLL for (int t = 0; t < T; t++) {
-                const __m128i imin4 = _mm_madd_epi16(bsum8[t], mins);
-                if (five) {
-                    const __m512i imin = _mm512_zextsi128_si512(imin4);
-                    acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_set1_ps(d * dx[t]), acc[r][t]);
-                    acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imin), _mm512_set1_ps(-dmin * dx[t]), acc[r][t]);
-                } else { /* the block's exact integer sums, each fused once into its float sum */
-                    const __m128i m2 = _mm_add_epi32(imin4, _mm_unpackhi_epi64(imin4, imin4));
-                    const int imin = _mm_cvtsi128_si32(_mm_add_epi32(m2, _mm_srli_epi64(m2, 32)));
-                    acc_q[r][t] = fmaf_((float)_mm512_reduce_add_epi32(isum[t]), d * dx[t], acc_q[r][t]);
-                    acc_min[r][t] = fmaf_((float)imin, dmin * dx[t], acc_min[r][t]);
-                }
+                const __m512i imin = _mm512_zextsi128_si512(_mm_madd_epi16(bsum8[t], mins));
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_set1_ps(d * dx[t]), acc[r][t]);
+                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imin), _mm512_set1_ps(-dmin * dx[t]), acc[r][t]);
             }
         }
     }
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
-        sums[r * T + t] = five ? _mm512_reduce_add_ps(acc[r][t]) : acc_q[r][t] - acc_min[r][t];
+        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+/* Lane r * T + t of the result = the sum of the 16 lanes of v[r * T + t] (n = R * T vectors, at most 16): a
+ * transposing tree, three operations per vector instead of a full reduction each. Integer sums, so exact. */
+INLINE __m512i sum_lanes16(__m512i v[16], const int n) {
+    __m512i w[8], x[4], y[2];
+    UNROLL for (int i = 0; i < 8; i++) {
+        const __m512i a = 2 * i < n ? v[2 * i] : _mm512_setzero_si512(), b = 2 * i + 1 < n ? v[2 * i + 1] : _mm512_setzero_si512();
+        w[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    }
+    UNROLL for (int j = 0; j < 4; j++)
+        x[j] = _mm512_add_epi32(_mm512_unpacklo_epi64(w[2 * j], w[2 * j + 1]), _mm512_unpackhi_epi64(w[2 * j], w[2 * j + 1]));
+    UNROLL for (int j = 0; j < 2; j++)
+        y[j] = _mm512_add_epi32(_mm512_shuffle_i32x4(x[2 * j], x[2 * j + 1], 0x88), _mm512_shuffle_i32x4(x[2 * j], x[2 * j + 1], 0xDD));
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(y[0], y[1], 0x88), _mm512_shuffle_i32x4(y[0], y[1], 0xDD));
+}
+
+/* Q4_K in the order of ggml's repacked kernels (ggml_gemv/gemm_q4_K_8x8_q8_K), which llama.cpp runs for Q4_K
+ * weights on AVX2 CPUs. Per dot, the scaled integer sums and the minimum terms each go into a float sum of their
+ * own, subtracted at the end; a single token (gemv) adds once per 256-weight block, a group of 4 tokens (gemm)
+ * once per 64 weights. Lane r * T + t of acc and acc_min holds the dot of row r and token t. */
+INLINE void tile_q4_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                      const uint8_t *const *x, int64_t k, float *sums) {
+    (void)type;
+    const int n = R * T, per64 = T > 1;
+    __m512 acc = _mm512_setzero_ps(), acc_min = _mm512_setzero_ps();
+    /* lane r * T + t of the token-side vectors reads token t; of the row-side ones, row r */
+    int tok_idx[16], row_idx[16];
+    for (int l = 0; l < 16; l++) tok_idx[l] = l < n ? l % T : 0, row_idx[l] = l < n ? l / T : 0;
+    const __m512i tok = _mm512_loadu_si512((const void *)tok_idx), row = _mm512_loadu_si512((const void *)row_idx);
+    for (int64_t i = 0; i < k / QK_K; i++) {
+        float dx[4] = {0}, d[16] = {0}, dmin[16] = {0};
+        __m128i bsum8[4], mins[8];
+        UNROLL for (int t = 0; t < T; t++) {
+            const block_q8_K *y = (const block_q8_K *)(const void *)(x[t]) + i;
+            dx[t] = y->d;
+            bsum8[t] = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)y->bsums),
+                                      _mm_loadu_si128((const __m128i *)(const void *)(y->bsums + 8)));
+        }
+        __m512i sm16[8];
+        UNROLL for (int r = 0; r < R; r++) {
+            const uint8_t *blk = w[r] + i * sizeof(block_q4_K);
+            for (int o = 0; o < (int)sizeof(block_q4_K); o += 64) prefetch_next(wn, r, i * (int64_t)sizeof(block_q4_K) + o);
+            const __m128i sm8 = unpack_scales_k4(blk + 4);
+            sm16[r] = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(sm8)); /* sc 0..7, m 0..7 */
+            mins[r] = _mm_cvtepu8_epi16(_mm_srli_si128(sm8, 8));
+            d[r] = fp16(blk);
+            dmin[r] = fp16(blk + 2);
+        }
+        /* d_row * d_token and dmin_row * d_token per lane, rounded as ggml's vmulps rounds them */
+        const __m512 dxv = _mm512_permutexvar_ps(tok, _mm512_castps128_ps512(_mm_loadu_ps(dx)));
+        const __m512 scale = _mm512_mul_ps(_mm512_permutexvar_ps(row, _mm512_loadu_ps(d)), dxv);
+        const __m512 scale_min = _mm512_mul_ps(_mm512_permutexvar_ps(row, _mm512_loadu_ps(dmin)), dxv);
+        if (!per64) { /* gemv: one step per block, with the block's exact integer sums */
+            __m512i isum[16];
+            int imin[16];
+            UNROLL for (int r = 0; r < R; r++) {
+                isum[r] = _mm512_setzero_si512();
+                const __m128i m4 = _mm_madd_epi16(bsum8[0], mins[r]), m2 = _mm_add_epi32(m4, _mm_unpackhi_epi64(m4, m4));
+                imin[r] = _mm_cvtsi128_si32(_mm_add_epi32(m2, _mm_srli_epi64(m2, 32)));
+            }
+            UNROLL for (int c = 0; c < 4; c++) {
+                const __m512i xq = load512(x[0] + i * sizeof(block_q8_K) + 4 + 64 * c);
+                UNROLL for (int r = 0; r < R; r++) {
+                    const __m512i u = q4_K_chunk(w[r] + i * sizeof(block_q4_K) + 16, c);
+                    isum[r] = madd_acc(isum[r], _mm512_maddubs_epi16(u, xq), spread_i16(sm16[r], 2 * c, 16));
+                }
+            }
+            int imin16[16] = {0};
+            UNROLL for (int r = 0; r < R; r++) imin16[r] = imin[r];
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum_lanes16(isum, n)), scale, acc);
+            acc_min = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512((const void *)imin16)), scale_min, acc_min);
+            continue;
+        }
+        /* gemm: one step per 64 weights (two sub-blocks). The minimum terms of chunk c are the i32 pair c of
+         * (mins of row r) x (sub-block sums of token t): gathered per lane, then one vpmaddwd. */
+        __m512i mm = _mm512_setzero_si512(), bb = _mm512_setzero_si512();
+        UNROLL for (int r = 0; r < R; r++) mm = _mm512_inserti32x4(mm, mins[r], r);
+        UNROLL for (int t = 0; t < T; t++) bb = _mm512_inserti32x4(bb, bsum8[t], t);
+        UNROLL for (int c = 0; c < 4; c++) {
+            __m512i isum[16];
+            __m512i xq[4];
+            UNROLL for (int t = 0; t < T; t++) xq[t] = load512(x[t] + i * sizeof(block_q8_K) + 4 + 64 * c);
+            UNROLL for (int r = 0; r < R; r++) {
+                const __m512i u = q4_K_chunk(w[r] + i * sizeof(block_q4_K) + 16, c);
+                const __m512i sc = spread_i16(sm16[r], 2 * c, 16);
+                UNROLL for (int t = 0; t < T; t++) isum[r * T + t] = madd_acc(_mm512_setzero_si512(), _mm512_maddubs_epi16(u, xq[t]), sc);
+            }
+            const __m512i m_c = _mm512_permutexvar_epi32(_mm512_add_epi32(_mm512_slli_epi32(row, 2), _mm512_set1_epi32(c)), mm);
+            const __m512i b_c = _mm512_permutexvar_epi32(_mm512_add_epi32(_mm512_slli_epi32(tok, 2), _mm512_set1_epi32(c)), bb);
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum_lanes16(isum, n)), scale, acc);
+            acc_min = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(m_c, b_c)), scale_min, acc_min);
+        }
+    }
+    float out[16];
+    _mm512_storeu_ps(out, _mm512_sub_ps(acc, acc_min));
+    for (int l = 0; l < n; l++) sums[l] = out[l];
 }
 
 /* Chunk c of a Q6_K super-block as u = q + 32 in [0, 63]. Half h = c / 2 has ql[64h..64h+63] and qh[32h..+31];
@@ -406,7 +486,7 @@ TILES(q4_1, tile_q32, GGML_TYPE_Q4_1, 8, 4, 4)
 TILES(q5_0, tile_q32, GGML_TYPE_Q5_0, 8, 4, 4)
 TILES(q5_1, tile_q32, GGML_TYPE_Q5_1, 8, 4, 4)
 TILES(q8_0, tile_q32, GGML_TYPE_Q8_0, 8, 4, 4)
-TILES(q4_K, tile_q45_K, GGML_TYPE_Q4_K, 4, 4, 4)
+TILES(q4_K, tile_q4_K, GGML_TYPE_Q4_K, 8, 4, 4)
 TILES(q5_K, tile_q45_K, GGML_TYPE_Q5_K, 4, 2, 4)
 TILES(q6_K, tile_q6_K, GGML_TYPE_Q6_K, 4, 4, 4)
 
