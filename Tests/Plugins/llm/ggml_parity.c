@@ -70,7 +70,8 @@ int main(int argc, char **argv) {
       quant(x, xq1, k); llm_quantize_row(dt, x, xq2, k);
       uint64_t qb = llm_quantized_row_bytes(dt, k); if (memcmp(xq1, xq2, qb)) diffq++;
       if (t->type == GGML_TYPE_Q4_K) { /* 8 consecutive rows at a time through ggml's repacked kernel */
-        gemv_t gemv = (gemv_t)dlsym(lib, "ggml_gemv_q4_K_8x8_q8_K");
+        gemv_t gemv = (gemv_t)dlsym(lib, "ggml_gemv_q4_K_8x8_q8_K"), gemm = (gemv_t)dlsym(lib, "ggml_gemm_q4_K_8x8_q8_K");
+        void (*qmat)(const float *, void *, int64_t) = (void (*)(const float *, void *, int64_t))dlsym(lib, "ggml_quantize_mat_q8_K_4x8");
         int nb = k / 256; block_q4_Kx8 *packed = malloc(sizeof(block_q4_Kx8) * nb);
         for (int r0 = 0; r0 < rows; r0 += 8) {
           const uint8_t *w = t->data + rb * (uint64_t)(((r0 * 997 + trial * 31) % (int)t->ne[1]) / 8 * 8);
@@ -79,13 +80,24 @@ int main(int argc, char **argv) {
             for (int j = 0; j < 8; j++) in[j] = (const block_q4_K_ *)(const void *)(w + rb * j) + b;
             make_q4_Kx8(in, packed + b);
           }
-          float a[8], b[8], m[32];
+          /* one token: gemv; four tokens (x and three variants of it): gemm on ggml's interleaved Q8_K x 4 */
+          float a[8], b[8], m[32], g[32], x4[4 * 2048];
           gemv(k, a, 0, packed, xq1, 1, 8);
           llm_matvec_rows(t->type, w, rb, 8, k, xq1, b);
-          for (int j = 0; j < 4; j++) memcpy(xq4 + j * qb, xq1, qb);
+          for (int j = 0; j < 4; j++) {
+            for (int e = 0; e < k; e++) x4[j * k + e] = x[e] * (1.0f + 0.25f * (float)j) - 0.01f * (float)j;
+            llm_quantize_row(dt, x4 + j * k, xq4 + j * qb, k);
+          }
+          uint8_t *q8x4 = malloc(qb * 4);
+          qmat(x4, q8x4, k);
+          gemm(k, g, 8, packed, q8x4, 4, 8);
+          free(q8x4);
           llm_matmul_rows(t->type, w, rb, 8, k, xq4, qb, 4, m, 8);
-          for (int j = 0; j < 8; j++)
-            if (a[j] != b[j] || a[j] != m[j] || a[j] != m[24 + j]) { diffd++; double rel = fabs(a[j]-b[j])/(fabs(a[j])+1e-9); if (rel > maxrel) maxrel = rel; }
+          for (int j = 0; j < 8; j++) {
+            if (a[j] != b[j]) { diffd++; double rel = fabs(a[j]-b[j])/(fabs(a[j])+1e-9); if (rel > maxrel) maxrel = rel; }
+            for (int tk = 0; tk < 4; tk++)
+              if (g[tk * 8 + j] != m[tk * 8 + j]) { diffd++; double rel = fabs(g[tk*8+j]-m[tk*8+j])/(fabs(g[tk*8+j])+1e-9); if (rel > maxrel) maxrel = rel; }
+          }
         }
         free(packed);
         continue;
