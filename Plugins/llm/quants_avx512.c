@@ -427,7 +427,17 @@ INLINE __m512i q6_K_chunk(const block_q6_K *blk, int c) {
 INLINE void tile_q6_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
                       const uint8_t *const *x, int64_t k, float *sums) {
     (void)type; /* Q6_K only; the parameter keeps every tile's signature alike */
+    /* One token: ggml_vec_dot_q6_K_q8_K's order (8 float lanes, one fused step per block). Several: the order of
+     * ggml's tiled K-quant matmul, which llama.cpp runs from 8 tokens on (the driver keeps smaller batches on the
+     * single-token tile): one float sum per dot, one step per block, lane r * T + t of acc_tiled. */
+    const int tiled = T > 1;
     __m256 acc[8][4];
+    __m512 acc_tiled = _mm512_setzero_ps();
+    __m512i block_sum[16];
+    float dw[16] = {0};
+    int tok_idx[16], row_idx[16];
+    for (int l = 0; l < 16; l++) tok_idx[l] = l < R * T ? l % T : 0, row_idx[l] = l < R * T ? l / T : 0;
+    const __m512i tok = _mm512_loadu_si512((const void *)tok_idx), row = _mm512_loadu_si512((const void *)row_idx);
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < k / QK_K; i++) {
         UNROLL for (int r = 0; r < R; r++) {
@@ -446,16 +456,33 @@ INLINE void tile_q6_K(uint32_t type, const int R, const int T, const uint8_t *co
                 }
             }
             const float d = fp16((const uint8_t *)&blk->d);
+            dw[r] = d;
             UNROLL for (int t = 0; t < T; t++) {
                 const block_q8_K *y = (const block_q8_K *)(const void *)(x[t]) + i;
                 const __m256i bs = _mm256_loadu_si256((const __m256i *)(const void *)y->bsums);
                 const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5); /* 32 * sum sc_g * bsum_g */
+                if (tiled) { /* the whole block's integer sum, reduced below with the tile's others */
+                    block_sum[r * T + t] = _mm512_sub_epi32(isum[t], _mm512_zextsi256_si512(off));
+                    continue;
+                }
                 /* ggml's 8 lanes: lane j holds elements 4j..4j+3 of every 32, i.e. our lanes j and j + 8 */
                 const __m256i lanes = _mm256_add_epi32(_mm512_castsi512_si256(isum[t]), _mm512_extracti64x4_epi64(isum[t], 1));
                 const __m256 q = _mm256_cvtepi32_ps(_mm256_sub_epi32(lanes, off));
                 acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * d), q, acc[r][t]);
             }
         }
+        if (tiled) { /* ggml's tiled K-quant matmul: (block sum * d_row) rounded, then fused with d_token */
+            float dx[4] = {0};
+            UNROLL for (int t = 0; t < T; t++) dx[t] = ((const block_q8_K *)(const void *)(x[t]) + i)->d;
+            const __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(sum_lanes16(block_sum, R * T)), _mm512_permutexvar_ps(row, _mm512_loadu_ps(dw)));
+            acc_tiled = _mm512_fmadd_ps(scaled, _mm512_permutexvar_ps(tok, _mm512_castps128_ps512(_mm_loadu_ps(dx))), acc_tiled);
+        }
+    }
+    if (tiled) {
+        float out[16];
+        _mm512_storeu_ps(out, acc_tiled);
+        for (int l = 0; l < R * T; l++) sums[l] = out[l];
+        return;
     }
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
         sums[r * T + t] = hsum8(acc[r][t]);
@@ -499,9 +526,11 @@ const llm_kernel_table QX_TABLE = {.type = {
     [GGML_TYPE_Q5_0] = ENTRY(q5_0),
     [GGML_TYPE_Q5_1] = ENTRY(q5_1),
     [GGML_TYPE_Q8_0] = ENTRY(q8_0),
-    [GGML_TYPE_Q4_K] = ENTRY(q4_K),
+    [GGML_TYPE_Q4_K] = {.vec = q4_K_vec, .vec_rows = q4_K_vr, .mat = q4_K_mat, .mat_rows = q4_K_mr, .mat_toks = q4_K_mt,
+                        .mat_tail_vec = 1},
     [GGML_TYPE_Q5_K] = ENTRY(q5_K),
-    [GGML_TYPE_Q6_K] = ENTRY(q6_K),
+    [GGML_TYPE_Q6_K] = {.vec = q6_K_vec, .vec_rows = q6_K_vr, .mat = q6_K_mat, .mat_rows = q6_K_mr, .mat_toks = q6_K_mt,
+                        .mat_min_toks = 8},
 }};
 
 #else
