@@ -97,34 +97,14 @@ static void attention_portable(const attention_job *job, uint32_t index, uint32_
  *   p . V      p rounded to f16; over cells with the same two orders as q . k (lane = cell % 16, or cell % 64).
  * Cell index = position here (one sequence from position 0, as in the goldens). */
 #if defined(__x86_64__)
-#include <immintrin.h>
-#define GGML_ORDER __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,f16c")))
+#include "llm_expf.h"
 
-/* ggml_v_expf (ggml-cpu/vec.h), operation for operation. */
-static inline GGML_ORDER __m512 expf16(__m512 x) {
-    const __m512 r = _mm512_set1_ps(0x1.8p23f);
-    const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
-    const __m512 n = _mm512_sub_ps(z, r);
-    const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f), _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
-    const __mmask16 d = _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(192), _CMP_GT_OQ);
-    const __m512 u = _mm512_mul_ps(b, b);
-    const __m512 j = _mm512_fmadd_ps(
-        _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)), u,
-                        _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f))),
-        u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0F)));
-    const __m512 res = _mm512_scalef_ps(j, n);
-    if (_mm512_kortestz(d, d)) return res;
-    const __m512 alt = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ), _mm512_set1_ps(INFINITY),
-                                            _mm512_setzero_ps());
-    return _mm512_mask_blend_ps(d, res, alt);
-}
-
-static inline GGML_ORDER __m512 load_f16(const uint16_t *p) {
+static inline LLM_AVX512 __m512 load_f16(const uint16_t *p) {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
 }
 
 /* x . y over n f16 values: tinyBLAS's order when `batch`, else ggml_vec_dot_f16's. */
-static GGML_ORDER float dot_f16_ggml(const uint16_t *x, const uint16_t *y, uint32_t n, int batch) {
+static LLM_AVX512 float dot_f16_ggml(const uint16_t *x, const uint16_t *y, uint32_t n, int batch) {
     if (batch) {
         __m512 acc = _mm512_setzero_ps();
         for (uint32_t i = 0; i < n; i += 16) acc = _mm512_fmadd_ps(load_f16(x + i), load_f16(y + i), acc);
@@ -143,13 +123,13 @@ static GGML_ORDER float dot_f16_ggml(const uint16_t *x, const uint16_t *y, uint3
 }
 
 /* _mm512_reduce_add_ps (GCC's tree) of 16 lanes, for 16 outputs at once: out = reduce over l of v[l]. */
-static inline GGML_ORDER __m512 reduce16(__m512 v[16]) {
+static inline LLM_AVX512 __m512 reduce16(__m512 v[16]) {
     for (int l = 0; l < 8; l++) v[l] = _mm512_add_ps(v[l + 8], v[l]);
     for (int l = 0; l < 4; l++) v[l] = _mm512_add_ps(v[l + 4], v[l]);
     return _mm512_add_ps(_mm512_add_ps(v[0], v[2]), _mm512_add_ps(v[1], v[3]));
 }
 
-static GGML_ORDER void attention_ggml(const attention_job *job, uint32_t index, uint32_t worker) {
+static LLM_AVX512 void attention_ggml(const attention_job *job, uint32_t index, uint32_t worker) {
     const px_model *m = job->m;
     const llm_batch *b = job->b;
     const llm_hparams *hp = &m->hp;
@@ -176,7 +156,7 @@ static GGML_ORDER void attention_ggml(const attention_job *job, uint32_t index, 
     }
     double sum = 0;
     for (uint32_t p = lo; p < hi; p += 16) {
-        const __m512 e = expf16(_mm512_sub_ps(_mm512_loadu_ps(scores + p), _mm512_set1_ps(max)));
+        const __m512 e = llm_expf16(_mm512_sub_ps(_mm512_loadu_ps(scores + p), _mm512_set1_ps(max)));
         _mm512_storeu_ps(scores + p, e);
         sum += (double)_mm512_reduce_add_ps(e);
     }
@@ -212,8 +192,7 @@ static GGML_ORDER void attention_ggml(const attention_job *job, uint32_t index, 
 static int use_ggml_order(const px_model *m) {
     static int cached = -1;
     if (cached < 0)
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+        cached = llm_has_avx512();
     return cached && m->hp.head_dim % 16 == 0 && m->hp.head_dim <= 1024;
 }
 #else

@@ -7,6 +7,8 @@
 #include "quants.h"
 
 #include <immintrin.h>
+
+#include "llm_expf.h"
 #include <math.h>
 #include <string.h>
 
@@ -54,9 +56,23 @@ void llm_ops_init(void) {
     done = 1;
 }
 
+/* SiLU(gate) * up 16 at a time as ggml_vec_swiglu_f32 (x / (1 + ggml_v_expf(-x))); returns how many it did. */
+static LLM_AVX512 uint64_t swiglu_avx512(float *gate, const float *up, uint64_t n) {
+    uint64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 x = _mm512_loadu_ps(gate + i);
+        const __m512 e = llm_expf16(_mm512_sub_ps(_mm512_setzero_ps(), x));
+        const __m512 silu = _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+        _mm512_storeu_ps(gate + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
+    }
+    return i;
+}
+
 void llm_glu(float *gate, const float *up, uint64_t n, llm_activation activation) {
     if (activation == LLM_ACT_SILU) {
-        for (uint64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+        static int avx512 = -1;
+        if (avx512 < 0) avx512 = llm_has_avx512();
+        for (uint64_t i = avx512 ? swiglu_avx512(gate, up, n) : 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
         return;
     }
     for (uint64_t i = 0; i < n; i++) {
