@@ -122,6 +122,20 @@ static LLM_AVX512 float dot_f16_ggml(const uint16_t *x, const uint16_t *y, uint3
     return (float)sum;
 }
 
+/* Four dot_f16_ggml(k[r], y, n, batch) at once: the same additions per dot, four independent chains. */
+static LLM_AVX512 void dot4_f16_ggml(const uint16_t *const k[4], const uint16_t *y, uint32_t n, int batch, float out[4]) {
+    if (!batch || n % 16 != 0) {
+        for (int r = 0; r < 4; r++) out[r] = dot_f16_ggml(k[r], y, n, batch);
+        return;
+    }
+    __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (uint32_t i = 0; i < n; i += 16) {
+        const __m512 yv = load_f16(y + i);
+        for (int r = 0; r < 4; r++) a[r] = _mm512_fmadd_ps(load_f16(k[r] + i), yv, a[r]);
+    }
+    for (int r = 0; r < 4; r++) out[r] = _mm512_reduce_add_ps(a[r]);
+}
+
 /* _mm512_reduce_add_ps (GCC's tree) of 16 lanes, for 16 outputs at once: out = reduce over l of v[l]. */
 static inline LLM_AVX512 __m512 reduce16(__m512 v[16]) {
     for (int l = 0; l < 8; l++) v[l] = _mm512_add_ps(v[l + 8], v[l]);
@@ -146,14 +160,19 @@ static LLM_AVX512 void attention_ggml(const attention_job *job, uint32_t index, 
     float *scores = m->s.scores + (uint64_t)worker * m->s.scores_row;
     const uint32_t lo = first / 16 * 16, hi = (last + 16) / 16 * 16; /* whole groups of 16 cells */
     float max = -INFINITY;
-    for (uint32_t p = lo; p < hi; p++) {
-        float s = -INFINITY;
-        if (p >= first && p <= last) {
-            s = dot_f16_ggml(kv_slot(m, b, item, job->il, 0, p) + (uint64_t)g * hd, q, hd, batch_qk) * job->score_scale;
-            if (s > max) max = s;
-        }
-        scores[p] = s;
+    for (uint32_t p = lo; p < first; p++) scores[p] = -INFINITY;
+    for (uint32_t p = last + 1; p < hi; p++) scores[p] = -INFINITY;
+    uint32_t p = first;
+    for (; p + 4 <= last + 1; p += 4) {
+        const uint16_t *k[4];
+        for (int r = 0; r < 4; r++) k[r] = kv_slot(m, b, item, job->il, 0, p + (uint32_t)r) + (uint64_t)g * hd;
+        float s[4];
+        dot4_f16_ggml(k, q, hd, batch_qk, s);
+        for (int r = 0; r < 4; r++) scores[p + (uint32_t)r] = s[r] * job->score_scale;
     }
+    for (; p <= last; p++) scores[p] = dot_f16_ggml(kv_slot(m, b, item, job->il, 0, p) + (uint64_t)g * hd, q, hd, batch_qk) * job->score_scale;
+    for (p = first; p <= last; p++)
+        if (scores[p] > max) max = scores[p];
     double sum = 0;
     for (uint32_t p = lo; p < hi; p += 16) {
         const __m512 e = llm_expf16(_mm512_sub_ps(_mm512_loadu_ps(scores + p), _mm512_set1_ps(max)));
