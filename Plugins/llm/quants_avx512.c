@@ -141,19 +141,12 @@ INLINE __m512i add_q5_high(__m512i u, const uint8_t *qh0, const uint8_t *qh1) {
     return _mm512_mask_add_epi8(u, _cvtu64_mask64((uint64_t)a | (uint64_t)b << 32), u, _mm512_set1_epi8(16));
 }
 
-/* The first words of a block pair: every fp16 field of block 0 and, unless `one`, of block 1 (`stride` bytes on).
- * A masked load, so an absent second block reads nothing and its fields are 0. */
-INLINE __m512i pair_words(const uint8_t *b0, int stride, int one) {
-    const int last = one ? 1 : stride / 2 + 1;
-    return _mm512_maskz_loadu_epi16((__mmask32)((2u << last) - 1), b0);
-}
-
-/* [f x 8 | g x 8] where f, g are the fp16 words w0, w1 of `words`, as f32. */
-INLINE __m512 spread_fp16(__m512i words, int w0, int w1) {
-    short idx[32] = {0};
-    for (int i = 0; i < 16; i++) idx[i] = (short)(i < 8 ? w0 : w1);
-    const __m512i picked = _mm512_permutexvar_epi16(_mm512_loadu_si512((const void *)idx), words);
-    return _mm512_cvtph_ps(_mm512_castsi512_si256(picked));
+/* The fp16 at p as f32 in the 8 lanes of the low half, the fp16 at q in the high half. */
+INLINE __m512 halves_fp16(const uint8_t *p, const uint8_t *q) {
+    uint16_t a, b;
+    memcpy(&a, p, 2);
+    memcpy(&b, q, 2);
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16((short)a)), _mm_set1_epi16((short)b), 1));
 }
 
 INLINE __m512i q32_decode(uint32_t type, const uint8_t *b0, const uint8_t *b1) {
@@ -173,65 +166,76 @@ INLINE int q32_offset(uint32_t type) {
     return type == GGML_TYPE_Q4_0 ? 8 : type == GGML_TYPE_Q5_0 ? 16 : (type == GGML_TYPE_Q8_0 && QX_VNNI) ? 128 : 0;
 }
 
-/* Blocks b and b + 1 (only b when `one`) of every row and token of the tile, into acc[r][t]. */
+/* ggml's order for these types (vec_dot and tinyBLAS alike): per dot, each block's 8 exact integer lane sums are
+ * fused, block after block, into 8 float lanes (d_w * d_x rounded first), which are summed at the end as
+ * hsum_float_8; Q4_1/Q5_1 add their m * s terms, rounded, into a float sum of their own. So one vector holds two dots,
+ * one per half: a single token pairs rows (2i, 2i + 1), several tokens pair tokens (2j, 2j + 1) of a row. */
 INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
-                     const uint8_t *const *x, int64_t b, const int one, __m256 acc[8][4], __m128 mins[8][4]) {
+                     const uint8_t *const *x, int64_t b, __m512 acc[8], __m512 mins[8]) {
     const int has_min = type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1;
     const int sign_trick = type == GGML_TYPE_Q8_0 && !QX_VNNI; /* no vpsignb at 512 bits: negate x under a mask */
     const int wb = q32_weight_bytes(type), xb = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const int ofs = q32_offset(type);
-    __m512i u[8];
-    __m512 dw[8], mw[8];
-    __mmask64 neg[8];
-    UNROLL for (int r = 0; r < R; r++) {
-        const uint8_t *b0 = w[r] + b * wb, *b1 = one ? b0 : b0 + wb;
+    const __m512i ofs_bytes = _mm512_set1_epi8((char)(ofs == 128 ? -128 : ofs));
+    if (b % 2 == 0) UNROLL for (int r = 0; r < R; r++) {
         prefetch_next(wn, r, b * wb);
         if (2 * wb > 64) prefetch_next(wn, r, b * wb + 64);
-        u[r] = q32_decode(type, b0, b1);
-        if (sign_trick) neg[r] = _mm512_movepi8_mask(join_i(load256(b0 + 2), load256(b1 + 2)));
-        const __m512i words = pair_words(b0, wb, one);
-        dw[r] = spread_fp16(words, 0, wb / 2);
-        if (has_min) mw[r] = spread_fp16(words, 1, wb / 2 + 1);
     }
-    UNROLL for (int t = 0; t < T; t++) {
-        const uint8_t *x0 = x[t] + b * xb;
-        const __m256i q0 = load256(x0 + xb - 32);
-        const __m512i xq = one ? _mm512_zextsi256_si512(q0) : join_i(q0, load256(x0 + xb + xb - 32));
-        const __m512i words = pair_words(x0, xb, one); /* a lone block's second half is 0 here */
-        const __m512 dx = spread_fp16(words, 0, xb / 2);
-        const __m512 sx = has_min ? spread_fp16(words, 1, xb / 2 + 1) : dx;
-        __m512i base = _mm512_setzero_si512();
-        if (ofs) /* -ofs * sum q in each lane */
-            base = _mm512_sub_epi32(base, dot_u8s8(base, _mm512_set1_epi8((char)(ofs == 128 ? -128 : ofs)), xq));
-        UNROLL for (int r = 0; r < R; r++) {
-            const __m512i s = sign_trick ? _mm512_mask_sub_epi8(xq, neg[r], _mm512_setzero_si512(), xq) : xq;
-            /* ggml's order: block b's 8 lanes, then block b + 1's, each fused into the row's 8 float lanes */
-            const __m512 q = _mm512_cvtepi32_ps(dot_u8s8(base, u[r], s)), d = _mm512_mul_ps(dw[r], dx);
-            acc[r][t] = _mm256_fmadd_ps(_mm512_castps512_ps256(d), _mm512_castps512_ps256(q), acc[r][t]);
-            if (!one) acc[r][t] = _mm256_fmadd_ps(hi256(d), hi256(q), acc[r][t]);
-            if (has_min) { /* the minimum terms form their own sum, block by block: m * s rounded, then added */
-                const __m512 ms = _mm512_mul_ps(mw[r], sx);
-                mins[r][t] = _mm_add_ss(mins[r][t], _mm512_castps512_ps128(ms));
-                if (!one) mins[r][t] = _mm_add_ss(mins[r][t], _mm512_extractf32x4_ps(ms, 2));
-            }
+    if (T == 1) { /* rows 2i and 2i + 1 against the one token */
+        const uint8_t *xblk = x[0] + b * xb;
+        const __m512i xq = _mm512_broadcast_i64x4(load256(xblk + xb - 32));
+        const __m512 dx = _mm512_set1_ps(fp16(xblk)), sx = has_min ? _mm512_set1_ps(fp16(xblk + 2)) : dx;
+        /* -ofs * sum q in each lane */
+        const __m512i base = ofs ? _mm512_sub_epi32(_mm512_setzero_si512(), dot_u8s8(_mm512_setzero_si512(), ofs_bytes, xq))
+                                 : _mm512_setzero_si512();
+        UNROLL for (int i = 0; i < R / 2; i++) {
+            const uint8_t *b0 = w[2 * i] + b * wb, *b1 = w[2 * i + 1] + b * wb;
+            const __m512i u = q32_decode(type, b0, b1);
+            const __m512i s = sign_trick ? _mm512_mask_sub_epi8(xq, _mm512_movepi8_mask(join_i(load256(b0 + 2), load256(b1 + 2))),
+                                                                _mm512_setzero_si512(), xq)
+                                         : xq;
+            const __m512 d = _mm512_mul_ps(halves_fp16(b0, b1), dx);
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_u8s8(base, u, s)), d, acc[i]);
+            if (has_min) mins[i] = _mm512_add_ps(mins[i], _mm512_mul_ps(halves_fp16(b0 + 2, b1 + 2), sx));
+        }
+        return;
+    }
+    __m512i xq[2], base[2];
+    __m512 dx[2], sx[2];
+    UNROLL for (int j = 0; j < T / 2; j++) { /* tokens 2j and 2j + 1 */
+        const uint8_t *x0 = x[2 * j] + b * xb, *x1 = x[2 * j + 1] + b * xb;
+        xq[j] = join_i(load256(x0 + xb - 32), load256(x1 + xb - 32));
+        dx[j] = halves_fp16(x0, x1);
+        sx[j] = has_min ? halves_fp16(x0 + 2, x1 + 2) : dx[j];
+        base[j] = ofs ? _mm512_sub_epi32(_mm512_setzero_si512(), dot_u8s8(_mm512_setzero_si512(), ofs_bytes, xq[j]))
+                      : _mm512_setzero_si512();
+    }
+    UNROLL for (int r = 0; r < R; r++) {
+        const uint8_t *blk = w[r] + b * wb;
+        const __m512i u = q32_decode(type, blk, blk);
+        const __mmask64 neg = sign_trick ? _mm512_movepi8_mask(_mm512_broadcast_i64x4(load256(blk + 2))) : 0;
+        const __m512 dw = _mm512_set1_ps(fp16(blk));
+        UNROLL for (int j = 0; j < T / 2; j++) {
+            const __m512i s = sign_trick ? _mm512_mask_sub_epi8(xq[j], neg, _mm512_setzero_si512(), xq[j]) : xq[j];
+            const __m512 q = _mm512_cvtepi32_ps(dot_u8s8(base[j], u, s));
+            acc[r * 2 + j] = _mm512_fmadd_ps(q, _mm512_mul_ps(dw, dx[j]), acc[r * 2 + j]);
+            if (has_min) mins[r * 2 + j] = _mm512_add_ps(mins[r * 2 + j], _mm512_mul_ps(_mm512_set1_ps(fp16(blk + 2)), sx[j]));
         }
     }
 }
 
 INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
                      const uint8_t *const *x, int64_t k, float *sums) {
-    const int64_t nb = k / 32;
-    __m256 acc[8][4];
-    __m128 mins[8][4];
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) {
-        acc[r][t] = _mm256_setzero_ps();
-        mins[r][t] = _mm_setzero_ps();
+    /* accumulator pairs: T == 1: rows (2i, 2i + 1); else: [r * 2 + j] = row r, tokens (2j, 2j + 1) (T <= 4) */
+    const int pairs = T == 1 ? R / 2 : R * T / 2;
+    __m512 acc[8], mins[8];
+    UNROLL for (int i = 0; i < pairs; i++) acc[i] = mins[i] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < k / 32; b++) q32_step(type, R, T, w, wn, x, b, acc, mins);
+    UNROLL for (int i = 0; i < pairs; i++) {
+        const int lo = T == 1 ? 2 * i : (i / 2) * T + 2 * (i % 2); /* the dot in the low half; the high one is lo + 1 */
+        sums[lo] = hsum8(_mm512_castps512_ps256(acc[i])) + _mm512_cvtss_f32(mins[i]);
+        sums[lo + 1] = hsum8(hi256(acc[i])) + _mm_cvtss_f32(_mm512_extractf32x4_ps(mins[i], 2));
     }
-    int64_t b = 0;
-    for (; b + 2 <= nb; b += 2) q32_step(type, R, T, w, wn, x, b, 0, acc, mins);
-    if (b < nb) q32_step(type, R, T, w, wn, x, b, 1, acc, mins);
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
-        sums[r * T + t] = hsum8(acc[r][t]) + _mm_cvtss_f32(mins[r][t]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
