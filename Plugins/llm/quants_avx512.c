@@ -391,9 +391,11 @@ INLINE void tile_q4_K(uint32_t type, const int R, const int T, const uint8_t *co
         }
         /* gemm: one step per 64 weights (two sub-blocks). The minimum terms of chunk c are the i32 pair c of
          * (mins of row r) x (sub-block sums of token t): gathered per lane, then one vpmaddwd. */
-        __m512i mm = _mm512_setzero_si512(), bb = _mm512_setzero_si512();
-        UNROLL for (int r = 0; r < R; r++) mm = _mm512_inserti32x4(mm, mins[r], r);
-        UNROLL for (int t = 0; t < T; t++) bb = _mm512_inserti32x4(bb, bsum8[t], t);
+        __m128i mm4[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+        __m128i bb4[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+        UNROLL for (int r = 0; r < R && r < 4; r++) mm4[r] = mins[r];
+        UNROLL for (int t = 0; t < T; t++) bb4[t] = bsum8[t];
+        const __m512i mm = _mm512_loadu_si512((const void *)mm4), bb = _mm512_loadu_si512((const void *)bb4);
         UNROLL for (int c = 0; c < 4; c++) {
             __m512i isum[16];
             __m512i xq[4];
