@@ -143,36 +143,39 @@ static inline LLM_AVX512 __m512 reduce16(__m512 v[16]) {
     return _mm512_add_ps(_mm512_add_ps(v[0], v[2]), _mm512_add_ps(v[1], v[3]));
 }
 
-static LLM_AVX512 void attention_ggml(const attention_job *job, uint32_t index, uint32_t worker) {
-    const px_model *m = job->m;
-    const llm_batch *b = job->b;
-    const llm_hparams *hp = &m->hp;
-    const uint32_t t = b->n_tokens - 1 - index / hp->n_head, h = index % hp->n_head, g = h / (hp->n_head / hp->n_head_kv);
-    const uint32_t hd = hp->head_dim;
-    const px_step_item *item = b->items[b->item[t]];
-    uint32_t last = b->pos[t], first = 0;
-    if (m->layers[job->il].sliding && hp->sliding_window > 0 && last + 1 > hp->sliding_window) first = last + 1 - hp->sliding_window;
-    /* tinyBLAS serves a batch when its shapes allow (k % 16, rows % 4); otherwise ggml falls back to vec_dot */
-    const int batch_qk = b->n_tokens >= 2 && hd % 16 == 0, batch_pv = b->n_tokens >= 2 && hd % 4 == 0;
-    uint16_t q[1024];
-    llm_f32_to_f16_row(q, job->q + ((uint64_t)t * hp->n_head + h) * hd, hd);
+/* The KV cells one (token, head) attends to, and where its K and V rows are. */
+typedef struct head_view {
+    const px_model *m;
+    const llm_batch *b;
+    const px_step_item *item;
+    uint32_t il, g, hd, first, last;
+} head_view;
 
-    float *scores = m->s.scores + (uint64_t)worker * m->s.scores_row;
-    const uint32_t lo = first / 16 * 16, hi = (last + 16) / 16 * 16; /* whole groups of 16 cells */
-    float max = -INFINITY;
-    for (uint32_t p = lo; p < first; p++) scores[p] = -INFINITY;
-    for (uint32_t p = last + 1; p < hi; p++) scores[p] = -INFINITY;
-    uint32_t p = first;
-    for (; p + 4 <= last + 1; p += 4) {
-        const uint16_t *k[4];
-        for (int r = 0; r < 4; r++) k[r] = kv_slot(m, b, item, job->il, 0, p + (uint32_t)r) + (uint64_t)g * hd;
+static const uint16_t *head_row(const head_view *v, int which, uint32_t p) {
+    return kv_slot(v->m, v->b, v->item, v->il, which, p) + (uint64_t)v->g * v->hd;
+}
+
+/* scores[p] = q . K[p] * scale for p in [first, last]; -inf for the rest of their groups of 16. Returns the max. */
+static LLM_AVX512 float head_scores(const head_view *v, const uint16_t *q, int batch, float scale, float *scores) {
+    for (uint32_t p = v->first / 16 * 16; p < v->first; p++) scores[p] = -INFINITY;
+    for (uint32_t p = v->last + 1; p < (v->last + 16) / 16 * 16; p++) scores[p] = -INFINITY;
+    uint32_t p = v->first;
+    for (; p + 4 <= v->last + 1; p += 4) {
+        const uint16_t *k[4] = {head_row(v, 0, p), head_row(v, 0, p + 1), head_row(v, 0, p + 2), head_row(v, 0, p + 3)};
         float s[4];
-        dot4_f16_ggml(k, q, hd, batch_qk, s);
-        for (int r = 0; r < 4; r++) scores[p + (uint32_t)r] = s[r] * job->score_scale;
+        dot4_f16_ggml(k, q, v->hd, batch, s);
+        for (int r = 0; r < 4; r++) scores[p + (uint32_t)r] = s[r] * scale;
     }
-    for (; p <= last; p++) scores[p] = dot_f16_ggml(kv_slot(m, b, item, job->il, 0, p) + (uint64_t)g * hd, q, hd, batch_qk) * job->score_scale;
-    for (p = first; p <= last; p++)
+    for (; p <= v->last; p++) scores[p] = dot_f16_ggml(head_row(v, 0, p), q, v->hd, batch) * scale;
+    float max = -INFINITY;
+    for (p = v->first; p <= v->last; p++)
         if (scores[p] > max) max = scores[p];
+    return max;
+}
+
+/* ggml_vec_soft_max_f32 and the scaling after it, then the f16 rounding of ggml's p . V product. */
+static LLM_AVX512 void head_softmax(const head_view *v, float max, float *scores) {
+    const uint32_t lo = v->first / 16 * 16, hi = (v->last + 16) / 16 * 16;
     double sum = 0;
     for (uint32_t p = lo; p < hi; p += 16) {
         const __m512 e = llm_expf16(_mm512_sub_ps(_mm512_loadu_ps(scores + p), _mm512_set1_ps(max)));
@@ -181,31 +184,47 @@ static LLM_AVX512 void attention_ggml(const attention_job *job, uint32_t index, 
     }
     const float inv = (float)(1.0 / sum);
     for (uint32_t p = lo; p < hi; p++) scores[p] = llm_fp16_to_fp32(llm_fp32_to_fp16(scores[p] * inv));
+}
 
-    /* p . V: lane (cell % lanes) of each output gathers its cells in order, then the lanes are summed as ggml does */
-    const uint32_t lanes = batch_pv ? 16 : 64;
-    float *acc = m->s.slots + (uint64_t)worker * 64 * hd; /* [lanes][hd] */
+/* out = probabilities . V: lane (cell % lanes) of each output gathers its cells in order into acc [lanes][hd],
+ * then the lanes are summed as ggml does (16 lanes: tinyBLAS; 64: ggml_vec_dot_f16's four 16-lane sums). */
+static LLM_AVX512 void head_weighted_sum(const head_view *v, const float *probs, uint32_t lanes, float *acc, float *out) {
+    const uint32_t hd = v->hd;
     memset(acc, 0, (uint64_t)lanes * hd * sizeof(float));
-    for (uint32_t p = first; p <= last; p++) {
-        const uint16_t *v = kv_slot(m, b, item, job->il, 1, p) + (uint64_t)g * hd;
+    for (uint32_t p = v->first; p <= v->last; p++) {
+        const uint16_t *row = head_row(v, 1, p);
         float *a = acc + (uint64_t)(p % lanes) * hd;
-        const __m512 pv = _mm512_set1_ps(scores[p]);
-        for (uint32_t i = 0; i < hd; i += 16) _mm512_storeu_ps(a + i, _mm512_fmadd_ps(pv, load_f16(v + i), _mm512_loadu_ps(a + i)));
+        const __m512 pv = _mm512_set1_ps(probs[p]);
+        for (uint32_t i = 0; i < hd; i += 16) _mm512_storeu_ps(a + i, _mm512_fmadd_ps(pv, load_f16(row + i), _mm512_loadu_ps(a + i)));
     }
-    float *out = job->out + ((uint64_t)t * hp->n_head + h) * hd;
     for (uint32_t i = 0; i < hd; i += 16) {
         __m512 x[16];
-        for (int l = 0; l < 16; l++) {
-            if (lanes == 16) {
-                x[l] = _mm512_loadu_ps(acc + (uint64_t)l * hd + i);
-            } else { /* ggml_vec_dot_f16's four 16-lane sums folded (0 + 2) + (1 + 3) */
-                const __m512 a0 = _mm512_loadu_ps(acc + (uint64_t)l * hd + i), a1 = _mm512_loadu_ps(acc + (uint64_t)(16 + l) * hd + i);
-                const __m512 a2 = _mm512_loadu_ps(acc + (uint64_t)(32 + l) * hd + i), a3 = _mm512_loadu_ps(acc + (uint64_t)(48 + l) * hd + i);
-                x[l] = _mm512_add_ps(_mm512_add_ps(a0, a2), _mm512_add_ps(a1, a3));
-            }
+        for (uint32_t l = 0; l < 16; l++) {
+            const float *a = acc + (uint64_t)l * hd + i;
+            x[l] = lanes == 16 ? _mm512_loadu_ps(a) /* four sums folded (0 + 2) + (1 + 3) */
+                               : _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(a), _mm512_loadu_ps(a + 32 * (uint64_t)hd)),
+                                               _mm512_add_ps(_mm512_loadu_ps(a + 16 * (uint64_t)hd), _mm512_loadu_ps(a + 48 * (uint64_t)hd)));
         }
         _mm512_storeu_ps(out + i, reduce16(x));
     }
+}
+
+/* One (token, head) in ggml's order. */
+static LLM_AVX512 void attention_ggml(const attention_job *job, uint32_t index, uint32_t worker) {
+    const px_model *m = job->m;
+    const llm_batch *b = job->b;
+    const llm_hparams *hp = &m->hp;
+    const uint32_t t = b->n_tokens - 1 - index / hp->n_head, h = index % hp->n_head;
+    head_view v = {m, b, b->items[b->item[t]], job->il, h / (hp->n_head / hp->n_head_kv), hp->head_dim, 0, b->pos[t]};
+    if (m->layers[job->il].sliding && hp->sliding_window > 0 && v.last + 1 > hp->sliding_window) v.first = v.last + 1 - hp->sliding_window;
+    /* tinyBLAS serves a batch when its shapes allow (k % 16, rows % 4); otherwise ggml falls back to vec_dot */
+    const int batch_qk = b->n_tokens >= 2 && v.hd % 16 == 0, batch_pv = b->n_tokens >= 2 && v.hd % 4 == 0;
+    uint16_t q[1024];
+    llm_f32_to_f16_row(q, job->q + ((uint64_t)t * hp->n_head + h) * v.hd, v.hd);
+    float *scores = m->s.scores + (uint64_t)worker * m->s.scores_row;
+    head_softmax(&v, head_scores(&v, q, batch_qk, job->score_scale, scores), scores);
+    head_weighted_sum(&v, scores, batch_pv ? 16 : 64, m->s.slots + (uint64_t)worker * 64 * v.hd,
+                      job->out + ((uint64_t)t * hp->n_head + h) * v.hd);
 }
 
 static int use_ggml_order(const px_model *m) {
