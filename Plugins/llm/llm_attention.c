@@ -182,8 +182,11 @@ static LLM_AVX512 void head_softmax(const head_view *v, float max, float *scores
         _mm512_storeu_ps(scores + p, e);
         sum += (double)_mm512_reduce_add_ps(e);
     }
-    const float inv = (float)(1.0 / sum);
-    for (uint32_t p = lo; p < hi; p++) scores[p] = llm_fp16_to_fp32(llm_fp32_to_fp16(scores[p] * inv));
+    const __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
+    for (uint32_t p = lo; p < hi; p += 16) {
+        const __m512 prob = _mm512_mul_ps(_mm512_loadu_ps(scores + p), inv);
+        _mm512_storeu_ps(scores + p, _mm512_cvtph_ps(_mm512_cvtps_ph(prob, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+    }
 }
 
 /* out = probabilities . V: lane (cell % lanes) of each output gathers its cells in order into acc [lanes][hd],
