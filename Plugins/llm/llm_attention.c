@@ -37,9 +37,9 @@ typedef struct attention_job {
     float score_scale;
 } attention_job;
 
-/* [worker] One (token, head): softmax(q . K) . V over the positions the token may see. */
-static void attention_task(void *context, uint32_t index, uint32_t worker) {
-    const attention_job *job = context;
+/* One (token, head) on CPUs without AVX-512: softmax(q . K) . V with llama.cpp's roundings (q and the
+ * probabilities in f16) but not its order of additions. */
+static void attention_portable(const attention_job *job, uint32_t index, uint32_t worker) {
     const px_model *m = job->m;
     const llm_batch *b = job->b;
     const llm_hparams *hp = &m->hp;
@@ -52,7 +52,7 @@ static void attention_task(void *context, uint32_t index, uint32_t worker) {
     float q[1024];
     memcpy(q, job->q + ((uint64_t)t * hp->n_head + h) * hp->head_dim, hp->head_dim * sizeof(float));
     llm_round_f16(q, hp->head_dim);
-    float *scores = m->s.scores + (uint64_t)worker * m->context_length;
+    float *scores = m->s.scores + (uint64_t)worker * m->s.scores_row;
     float max = -INFINITY;
     uint32_t p = first;
     for (; p + 4 <= last + 1; p += 4) {
@@ -84,6 +84,175 @@ static void attention_task(void *context, uint32_t index, uint32_t worker) {
     llm_round_f16(scores, count);
     for (uint32_t p = first; p <= last; p++)
         llm_axpy_f16(out, scores[p - first], kv_slot(m, b, item, job->il, 1, p) + (uint64_t)g * hp->head_dim, hp->head_dim);
+}
+
+/* ---- ggml's order (AVX-512) ---------------------------------------------------------------------------------------
+ * llama.cpp (no flash attention, f16 KV cache) computes attention as two f16 matrix products around a softmax, and
+ * each of them adds in an order of its own; matching every one is what makes greedy decoding token-identical:
+ *   q . k      q rounded to f16. A batch of >= 2 tokens goes through llamafile's tinyBLAS (one 16-lane chain over
+ *              head_dim, then _mm512_reduce_add_ps); a single token through ggml_vec_dot_f16 (four 16-lane chains
+ *              over 64-element steps, folded (0+2) + (1+3), then _mm512_reduce_add_ps).
+ *   softmax    over the KV cells 0..n_kv-1 (masked cells give exp = 0): ggml_v_expf of (s - max) 16 cells at a time,
+ *              each group's _mm512_reduce_add_ps added into a double; the probabilities are exp * (float)(1 / sum).
+ *   p . V      p rounded to f16; over cells with the same two orders as q . k (lane = cell % 16, or cell % 64).
+ * Cell index = position here (one sequence from position 0, as in the goldens). */
+#if defined(__x86_64__)
+#include "llm_expf.h"
+
+static inline LLM_AVX512 __m512 load_f16(const uint16_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
+}
+
+/* x . y over n f16 values: tinyBLAS's order when `batch`, else ggml_vec_dot_f16's. */
+static LLM_AVX512 float dot_f16_ggml(const uint16_t *x, const uint16_t *y, uint32_t n, int batch) {
+    if (batch) {
+        __m512 acc = _mm512_setzero_ps();
+        for (uint32_t i = 0; i < n; i += 16) acc = _mm512_fmadd_ps(load_f16(x + i), load_f16(y + i), acc);
+        return _mm512_reduce_add_ps(acc);
+    }
+    __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    const uint32_t np = n & ~63u;
+    for (uint32_t i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++) a[j] = _mm512_fmadd_ps(load_f16(x + i + 16 * j), load_f16(y + i + 16 * j), a[j]);
+    a[0] = _mm512_add_ps(a[0], a[2]);
+    a[1] = _mm512_add_ps(a[1], a[3]);
+    a[0] = _mm512_add_ps(a[0], a[1]);
+    double sum = _mm512_reduce_add_ps(a[0]);
+    for (uint32_t i = np; i < n; i++) sum += (double)(llm_fp16_to_fp32(x[i]) * llm_fp16_to_fp32(y[i]));
+    return (float)sum;
+}
+
+/* Four dot_f16_ggml(k[r], y, n, batch) at once: the same additions per dot, four independent chains. */
+static LLM_AVX512 void dot4_f16_ggml(const uint16_t *const k[4], const uint16_t *y, uint32_t n, int batch, float out[4]) {
+    if (!batch || n % 16 != 0) {
+        for (int r = 0; r < 4; r++) out[r] = dot_f16_ggml(k[r], y, n, batch);
+        return;
+    }
+    __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (uint32_t i = 0; i < n; i += 16) {
+        const __m512 yv = load_f16(y + i);
+        for (int r = 0; r < 4; r++) a[r] = _mm512_fmadd_ps(load_f16(k[r] + i), yv, a[r]);
+    }
+    for (int r = 0; r < 4; r++) out[r] = _mm512_reduce_add_ps(a[r]);
+}
+
+/* _mm512_reduce_add_ps (GCC's tree) of 16 lanes, for 16 outputs at once: out = reduce over l of v[l]. */
+static inline LLM_AVX512 __m512 reduce16(__m512 v[16]) {
+    for (int l = 0; l < 8; l++) v[l] = _mm512_add_ps(v[l + 8], v[l]);
+    for (int l = 0; l < 4; l++) v[l] = _mm512_add_ps(v[l + 4], v[l]);
+    return _mm512_add_ps(_mm512_add_ps(v[0], v[2]), _mm512_add_ps(v[1], v[3]));
+}
+
+/* The KV cells one (token, head) attends to, and where its K and V rows are. */
+typedef struct head_view {
+    const px_model *m;
+    const llm_batch *b;
+    const px_step_item *item;
+    uint32_t il, g, hd, first, last;
+} head_view;
+
+static const uint16_t *head_row(const head_view *v, int which, uint32_t p) {
+    return kv_slot(v->m, v->b, v->item, v->il, which, p) + (uint64_t)v->g * v->hd;
+}
+
+/* scores[p] = q . K[p] * scale for p in [first, last]; -inf for the rest of their groups of 16. Returns the max. */
+static LLM_AVX512 float head_scores(const head_view *v, const uint16_t *q, int batch, float scale, float *scores) {
+    for (uint32_t p = v->first / 16 * 16; p < v->first; p++) scores[p] = -INFINITY;
+    for (uint32_t p = v->last + 1; p < (v->last + 16) / 16 * 16; p++) scores[p] = -INFINITY;
+    uint32_t p = v->first;
+    for (; p + 4 <= v->last + 1; p += 4) {
+        const uint16_t *k[4] = {head_row(v, 0, p), head_row(v, 0, p + 1), head_row(v, 0, p + 2), head_row(v, 0, p + 3)};
+        float s[4];
+        dot4_f16_ggml(k, q, v->hd, batch, s);
+        for (int r = 0; r < 4; r++) scores[p + (uint32_t)r] = s[r] * scale;
+    }
+    for (; p <= v->last; p++) scores[p] = dot_f16_ggml(head_row(v, 0, p), q, v->hd, batch) * scale;
+    float max = -INFINITY;
+    for (p = v->first; p <= v->last; p++)
+        if (scores[p] > max) max = scores[p];
+    return max;
+}
+
+/* ggml_vec_soft_max_f32 and the scaling after it, then the f16 rounding of ggml's p . V product. */
+static LLM_AVX512 void head_softmax(const head_view *v, float max, float *scores) {
+    const uint32_t lo = v->first / 16 * 16, hi = (v->last + 16) / 16 * 16;
+    double sum = 0;
+    for (uint32_t p = lo; p < hi; p += 16) {
+        const __m512 e = llm_expf16(_mm512_sub_ps(_mm512_loadu_ps(scores + p), _mm512_set1_ps(max)));
+        _mm512_storeu_ps(scores + p, e);
+        sum += (double)_mm512_reduce_add_ps(e);
+    }
+    const __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
+    for (uint32_t p = lo; p < hi; p += 16) {
+        const __m512 prob = _mm512_mul_ps(_mm512_loadu_ps(scores + p), inv);
+        _mm512_storeu_ps(scores + p, _mm512_cvtph_ps(_mm512_cvtps_ph(prob, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+    }
+}
+
+/* out = probabilities . V: lane (cell % lanes) of each output gathers its cells in order into acc [lanes][hd],
+ * then the lanes are summed as ggml does (16 lanes: tinyBLAS; 64: ggml_vec_dot_f16's four 16-lane sums). */
+static LLM_AVX512 void head_weighted_sum(const head_view *v, const float *probs, uint32_t lanes, float *acc, float *out) {
+    const uint32_t hd = v->hd;
+    memset(acc, 0, (uint64_t)lanes * hd * sizeof(float));
+    for (uint32_t p = v->first; p <= v->last; p++) {
+        const uint16_t *row = head_row(v, 1, p);
+        float *a = acc + (uint64_t)(p % lanes) * hd;
+        const __m512 pv = _mm512_set1_ps(probs[p]);
+        for (uint32_t i = 0; i < hd; i += 16) _mm512_storeu_ps(a + i, _mm512_fmadd_ps(pv, load_f16(row + i), _mm512_loadu_ps(a + i)));
+    }
+    for (uint32_t i = 0; i < hd; i += 16) {
+        __m512 x[16];
+        for (uint32_t l = 0; l < 16; l++) {
+            const float *a = acc + (uint64_t)l * hd + i;
+            x[l] = lanes == 16 ? _mm512_loadu_ps(a) /* four sums folded (0 + 2) + (1 + 3) */
+                               : _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(a), _mm512_loadu_ps(a + 32 * (uint64_t)hd)),
+                                               _mm512_add_ps(_mm512_loadu_ps(a + 16 * (uint64_t)hd), _mm512_loadu_ps(a + 48 * (uint64_t)hd)));
+        }
+        _mm512_storeu_ps(out + i, reduce16(x));
+    }
+}
+
+/* One (token, head) in ggml's order. */
+static LLM_AVX512 void attention_ggml(const attention_job *job, uint32_t index, uint32_t worker) {
+    const px_model *m = job->m;
+    const llm_batch *b = job->b;
+    const llm_hparams *hp = &m->hp;
+    const uint32_t t = b->n_tokens - 1 - index / hp->n_head, h = index % hp->n_head;
+    head_view v = {m, b, b->items[b->item[t]], job->il, h / (hp->n_head / hp->n_head_kv), hp->head_dim, 0, b->pos[t]};
+    if (m->layers[job->il].sliding && hp->sliding_window > 0 && v.last + 1 > hp->sliding_window) v.first = v.last + 1 - hp->sliding_window;
+    /* tinyBLAS serves a batch when its shapes allow (k % 16, rows % 4); otherwise ggml falls back to vec_dot */
+    const int batch_qk = b->n_tokens >= 2 && v.hd % 16 == 0, batch_pv = b->n_tokens >= 2 && v.hd % 4 == 0;
+    uint16_t q[1024];
+    llm_f32_to_f16_row(q, job->q + ((uint64_t)t * hp->n_head + h) * v.hd, v.hd);
+    float *scores = m->s.scores + (uint64_t)worker * m->s.scores_row;
+    head_softmax(&v, head_scores(&v, q, batch_qk, job->score_scale, scores), scores);
+    head_weighted_sum(&v, scores, batch_pv ? 16 : 64, m->s.slots + (uint64_t)worker * 64 * v.hd,
+                      job->out + ((uint64_t)t * hp->n_head + h) * v.hd);
+}
+
+static int use_ggml_order(const px_model *m) {
+    static int cached = -1;
+    if (cached < 0)
+        cached = llm_has_avx512();
+    return cached && m->hp.head_dim % 16 == 0 && m->hp.head_dim <= 1024;
+}
+#else
+static int use_ggml_order(const px_model *m) {
+    (void)m;
+    return 0;
+}
+static void attention_ggml(const attention_job *job, uint32_t index, uint32_t worker) {
+    (void)job, (void)index, (void)worker;
+}
+#endif
+
+/* [worker] One (token, head): softmax(q . K) . V over the positions the token may see. */
+static void attention_task(void *context, uint32_t index, uint32_t worker) {
+    const attention_job *job = context;
+    if (use_ggml_order(job->m))
+        attention_ggml(job, index, worker);
+    else
+        attention_portable(job, index, worker);
 }
 
 px_status llm_attention(px_model *m, px_stream *stream, const llm_batch *b, uint32_t il, const float *q, float *out) {

@@ -7,6 +7,8 @@
 #include "quants.h"
 
 #include <immintrin.h>
+
+#include "llm_expf.h"
 #include <math.h>
 #include <string.h>
 
@@ -43,7 +45,8 @@ static float gelu_table[1 << 16];
 
 static float gelu(float x) {
     const float c = 0.7978845608028654f; /* sqrt(2 / pi) */
-    return 0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x)));
+    /* ggml's build contracts 1 + a*x*x into one fused multiply-add; one table entry (x = -1.999) depends on it */
+    return 0.5f * x * (1.0f + tanhf(c * x * fmaf(0.044715f * x, x, 1.0f)));
 }
 
 void llm_ops_init(void) {
@@ -53,9 +56,23 @@ void llm_ops_init(void) {
     done = 1;
 }
 
+/* SiLU(gate) * up 16 at a time as ggml_vec_swiglu_f32 (x / (1 + ggml_v_expf(-x))); returns how many it did. */
+static LLM_AVX512 uint64_t swiglu_avx512(float *gate, const float *up, uint64_t n) {
+    uint64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 x = _mm512_loadu_ps(gate + i);
+        const __m512 e = llm_expf16(_mm512_sub_ps(_mm512_setzero_ps(), x));
+        const __m512 silu = _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+        _mm512_storeu_ps(gate + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
+    }
+    return i;
+}
+
 void llm_glu(float *gate, const float *up, uint64_t n, llm_activation activation) {
     if (activation == LLM_ACT_SILU) {
-        for (uint64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+        static int avx512 = -1;
+        if (avx512 < 0) avx512 = llm_has_avx512();
+        for (uint64_t i = avx512 ? swiglu_avx512(gate, up, n) : 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
         return;
     }
     for (uint64_t i = 0; i < n; i++) {
@@ -66,13 +83,15 @@ void llm_glu(float *gate, const float *up, uint64_t n, llm_activation activation
 }
 
 void llm_rope_tables(float *cos_table, float *sin_table, const uint32_t *pos, uint32_t n_tokens, uint32_t n_rot, float base) {
+    /* as ggml_rope_cache_init: theta_i = pos * scale^i by repeated multiplication, scale = base^(-2 / n_rot) */
+    const float scale = powf(base, -2.0f / (float)n_rot);
     uint32_t half = n_rot / 2;
-    for (uint32_t i = 0; i < half; i++) {
-        float inv_freq = powf(base, -2.0f * (float)i / (float)n_rot);
-        for (uint32_t t = 0; t < n_tokens; t++) {
-            float theta = (float)pos[t] * inv_freq;
+    for (uint32_t t = 0; t < n_tokens; t++) {
+        float theta = (float)pos[t];
+        for (uint32_t i = 0; i < half; i++) {
             cos_table[(uint64_t)t * half + i] = cosf(theta);
             sin_table[(uint64_t)t * half + i] = sinf(theta);
+            theta *= scale;
         }
     }
 }
@@ -87,8 +106,8 @@ void llm_rope(float *x, const float *cos_table, const float *sin_table, uint32_t
             for (uint32_t i = 0; i < half; i++) {
                 uint32_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
                 float x0 = v[a], x1 = v[b];
-                v[a] = x0 * c[i] - x1 * s[i];
-                v[b] = x0 * s[i] + x1 * c[i];
+                v[a] = fmaf(x0, c[i], -(x1 * s[i]));
+                v[b] = fmaf(x0, s[i], x1 * c[i]);
             }
         }
     }

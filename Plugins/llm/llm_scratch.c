@@ -32,7 +32,9 @@ static uint64_t layout(px_model *m, uint8_t *base) {
     CARVE(proj, float, T * hp->n_embd);
     CARVE(gate, float, T * hp->n_ff);
     CARVE(up, float, T * hp->n_ff);
-    CARVE(scores, float, (uint64_t)m->workers * m->context_length);
+    m->s.scores_row = ((uint64_t)m->context_length + 63) / 64 * 64;
+    CARVE(scores, float, (uint64_t)m->workers * m->s.scores_row);
+    CARVE(slots, float, (uint64_t)m->workers * 64 * hp->head_dim);
     CARVE(logits, float, items * hp->n_vocab);
     for (int i = 0; i < 2; i++) {
         CARVE(rope_cos[i], float, T * hp->n_rot / 2);

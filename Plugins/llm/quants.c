@@ -116,7 +116,17 @@ static int64_t min64(int64_t a, int64_t b) {
  * partial tile; their extra sums are dropped. */
 static void gemm_tiled(const llm_tiling *tl, const uint8_t *w, uint64_t w_row_bytes, int64_t n_rows, int64_t k,
                        const uint8_t *x, uint64_t x_row_bytes, int64_t n_tok, float *out, int64_t out_stride) {
-    const int use_mat = n_tok >= tl->mat_toks && tl->mat_toks > 1;
+    const int use_mat = n_tok >= (tl->mat_min_toks > tl->mat_toks ? tl->mat_min_toks : tl->mat_toks) && tl->mat_toks > 1;
+    if (use_mat && tl->mat_tail_vec && n_tok % tl->mat_toks != 0) {
+        /* the last n_tok % mat_toks tokens one at a time, as ggml's repacked kernels do (gemm over groups of
+         * tokens, gemv for the rest) */
+        const int64_t whole = n_tok - n_tok % tl->mat_toks;
+        gemm_tiled(tl, w, w_row_bytes, n_rows, k, x, x_row_bytes, whole, out, out_stride);
+        for (int64_t t = whole; t < n_tok; t++)
+            gemm_tiled(tl, w, w_row_bytes, n_rows, k, x + (uint64_t)t * x_row_bytes, x_row_bytes, 1, out + t * out_stride,
+                       out_stride);
+        return;
+    }
     llm_tile_fn *tile = use_mat ? tl->mat : tl->vec;
     const int R = use_mat ? tl->mat_rows : tl->vec_rows, T = use_mat ? tl->mat_toks : 1;
     const uint8_t *wr[LLM_TILE_MAX_ROWS], *wn[LLM_TILE_MAX_ROWS], *xr[LLM_TILE_MAX_TOKS];

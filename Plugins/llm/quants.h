@@ -5,7 +5,9 @@
  * Numerics follow ggml's CPU backend on x86 so that greedy tokens can match llama.cpp: weights stay in their GGUF
  * type; the activation is first quantized to the weight type's "dot type" (Q4_0/Q5_0/Q8_0 -> Q8_0, Q4_1/Q5_1 ->
  * Q8_1, Q4_K/Q5_K/Q6_K -> Q8_K, F16 -> F16, BF16 -> BF16, F32 -> F32), every block product is an exact integer sum,
- * and only the float accumulation of block results differs between ISA paths.
+ * and only the float accumulation of block results differs between ISA paths. The AVX-512 path accumulates Q4_0,
+ * Q4_1, Q5_0, Q5_1, Q8_0, Q4_K and Q6_K exactly as the kernels llama.cpp runs on such a CPU (bit-identical results;
+ * Specs/llm-plugin.md "Numerics" says which kernel for which batch size).
  *
  * The kernels are pure: no threads, no allocation, no global state except the dispatch table chosen once (by CPU
  * detection, or by the PLEXUS_CPU_ISA environment variable, see cpu_features.h). Callers split rows across workers.

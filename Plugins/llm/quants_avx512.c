@@ -48,6 +48,19 @@ INLINE __m512i join_i(__m256i lo, __m256i hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
+/* ggml's hsum_float_8: (l0+l4, l1+l5, l2+l6, l3+l7), then (0+2, 1+3), then 0+1. The order of these additions is
+ * part of every dot product's result, so it is ggml's exactly. */
+INLINE __m256 hi256(__m512 v) {
+    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
+
+INLINE float hsum8(__m256 v) {
+    __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
+}
+
 /* acc + the sum of 4 adjacent u8 * s8 products per i32 lane (without VNNI: u <= 128 keeps i16 pairs exact). */
 INLINE __m512i dot_u8s8(__m512i acc, __m512i u, __m512i s) {
 #if QX_VNNI
@@ -128,19 +141,12 @@ INLINE __m512i add_q5_high(__m512i u, const uint8_t *qh0, const uint8_t *qh1) {
     return _mm512_mask_add_epi8(u, _cvtu64_mask64((uint64_t)a | (uint64_t)b << 32), u, _mm512_set1_epi8(16));
 }
 
-/* The first words of a block pair: every fp16 field of block 0 and, unless `one`, of block 1 (`stride` bytes on).
- * A masked load, so an absent second block reads nothing and its fields are 0. */
-INLINE __m512i pair_words(const uint8_t *b0, int stride, int one) {
-    const int last = one ? 1 : stride / 2 + 1;
-    return _mm512_maskz_loadu_epi16((__mmask32)((2u << last) - 1), b0);
-}
-
-/* [f x 8 | g x 8] where f, g are the fp16 words w0, w1 of `words`, as f32. */
-INLINE __m512 spread_fp16(__m512i words, int w0, int w1) {
-    short idx[32] = {0};
-    for (int i = 0; i < 16; i++) idx[i] = (short)(i < 8 ? w0 : w1);
-    const __m512i picked = _mm512_permutexvar_epi16(_mm512_loadu_si512((const void *)idx), words);
-    return _mm512_cvtph_ps(_mm512_castsi512_si256(picked));
+/* The fp16 at p as f32 in the 8 lanes of the low half, the fp16 at q in the high half. */
+INLINE __m512 halves_fp16(const uint8_t *p, const uint8_t *q) {
+    uint16_t a, b;
+    memcpy(&a, p, 2);
+    memcpy(&b, q, 2);
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16((short)a)), _mm_set1_epi16((short)b), 1));
 }
 
 INLINE __m512i q32_decode(uint32_t type, const uint8_t *b0, const uint8_t *b1) {
@@ -160,56 +166,76 @@ INLINE int q32_offset(uint32_t type) {
     return type == GGML_TYPE_Q4_0 ? 8 : type == GGML_TYPE_Q5_0 ? 16 : (type == GGML_TYPE_Q8_0 && QX_VNNI) ? 128 : 0;
 }
 
-/* Blocks b and b + 1 (only b when `one`) of every row and token of the tile, into acc[r][t]. */
+/* ggml's order for these types (vec_dot and tinyBLAS alike): per dot, each block's 8 exact integer lane sums are
+ * fused, block after block, into 8 float lanes (d_w * d_x rounded first), which are summed at the end as
+ * hsum_float_8; Q4_1/Q5_1 add their m * s terms, rounded, into a float sum of their own. So one vector holds two dots,
+ * one per half: a single token pairs rows (2i, 2i + 1), several tokens pair tokens (2j, 2j + 1) of a row. */
 INLINE void q32_step(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
-                     const uint8_t *const *x, int64_t b, const int one, __m512 acc[8][4]) {
+                     const uint8_t *const *x, int64_t b, __m512 acc[8], __m512 mins[8]) {
     const int has_min = type == GGML_TYPE_Q4_1 || type == GGML_TYPE_Q5_1;
     const int sign_trick = type == GGML_TYPE_Q8_0 && !QX_VNNI; /* no vpsignb at 512 bits: negate x under a mask */
     const int wb = q32_weight_bytes(type), xb = has_min ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const int ofs = q32_offset(type);
-    __m512i u[8];
-    __m512 dw[8], mw[8];
-    __mmask64 neg[8];
-    UNROLL for (int r = 0; r < R; r++) {
-        const uint8_t *b0 = w[r] + b * wb, *b1 = one ? b0 : b0 + wb;
+    const __m512i ofs_bytes = _mm512_set1_epi8((char)(ofs == 128 ? -128 : ofs));
+    if (b % 2 == 0) UNROLL for (int r = 0; r < R; r++) {
         prefetch_next(wn, r, b * wb);
         if (2 * wb > 64) prefetch_next(wn, r, b * wb + 64);
-        u[r] = q32_decode(type, b0, b1);
-        if (sign_trick) neg[r] = _mm512_movepi8_mask(join_i(load256(b0 + 2), load256(b1 + 2)));
-        const __m512i words = pair_words(b0, wb, one);
-        dw[r] = spread_fp16(words, 0, wb / 2);
-        if (has_min) mw[r] = spread_fp16(words, 1, wb / 2 + 1);
     }
-    UNROLL for (int t = 0; t < T; t++) {
-        const uint8_t *x0 = x[t] + b * xb;
-        const __m256i q0 = load256(x0 + xb - 32);
-        const __m512i xq = one ? _mm512_zextsi256_si512(q0) : join_i(q0, load256(x0 + xb + xb - 32));
-        const __m512i words = pair_words(x0, xb, one); /* a lone block's second half is 0 here */
-        const __m512 dx = spread_fp16(words, 0, xb / 2);
-        /* s / 8 in each of a block's 8 lanes sums to s; dividing by 8 is exact */
-        const __m512 sx = has_min ? _mm512_mul_ps(spread_fp16(words, 1, xb / 2 + 1), _mm512_set1_ps(0.125f)) : dx;
-        __m512i base = _mm512_setzero_si512();
-        if (ofs) /* -ofs * sum q in each lane */
-            base = _mm512_sub_epi32(base, dot_u8s8(base, _mm512_set1_epi8((char)(ofs == 128 ? -128 : ofs)), xq));
-        UNROLL for (int r = 0; r < R; r++) {
-            const __m512i s = sign_trick ? _mm512_mask_sub_epi8(xq, neg[r], _mm512_setzero_si512(), xq) : xq;
-            const __m512i i = dot_u8s8(base, u[r], s);
-            acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw[r], dx), acc[r][t]);
-            if (has_min) acc[r][t] = _mm512_fmadd_ps(mw[r], sx, acc[r][t]);
+    if (T == 1) { /* rows 2i and 2i + 1 against the one token */
+        const uint8_t *xblk = x[0] + b * xb;
+        const __m512i xq = _mm512_broadcast_i64x4(load256(xblk + xb - 32));
+        const __m512 dx = _mm512_set1_ps(fp16(xblk)), sx = has_min ? _mm512_set1_ps(fp16(xblk + 2)) : dx;
+        /* -ofs * sum q in each lane */
+        const __m512i base = ofs ? _mm512_sub_epi32(_mm512_setzero_si512(), dot_u8s8(_mm512_setzero_si512(), ofs_bytes, xq))
+                                 : _mm512_setzero_si512();
+        UNROLL for (int i = 0; i < R / 2; i++) {
+            const uint8_t *b0 = w[2 * i] + b * wb, *b1 = w[2 * i + 1] + b * wb;
+            const __m512i u = q32_decode(type, b0, b1);
+            const __m512i s = sign_trick ? _mm512_mask_sub_epi8(xq, _mm512_movepi8_mask(join_i(load256(b0 + 2), load256(b1 + 2))),
+                                                                _mm512_setzero_si512(), xq)
+                                         : xq;
+            const __m512 d = _mm512_mul_ps(halves_fp16(b0, b1), dx);
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_u8s8(base, u, s)), d, acc[i]);
+            if (has_min) mins[i] = _mm512_add_ps(mins[i], _mm512_mul_ps(halves_fp16(b0 + 2, b1 + 2), sx));
+        }
+        return;
+    }
+    __m512i xq[2], base[2];
+    __m512 dx[2], sx[2];
+    UNROLL for (int j = 0; j < T / 2; j++) { /* tokens 2j and 2j + 1 */
+        const uint8_t *x0 = x[2 * j] + b * xb, *x1 = x[2 * j + 1] + b * xb;
+        xq[j] = join_i(load256(x0 + xb - 32), load256(x1 + xb - 32));
+        dx[j] = halves_fp16(x0, x1);
+        sx[j] = has_min ? halves_fp16(x0 + 2, x1 + 2) : dx[j];
+        base[j] = ofs ? _mm512_sub_epi32(_mm512_setzero_si512(), dot_u8s8(_mm512_setzero_si512(), ofs_bytes, xq[j]))
+                      : _mm512_setzero_si512();
+    }
+    UNROLL for (int r = 0; r < R; r++) {
+        const uint8_t *blk = w[r] + b * wb;
+        const __m512i u = q32_decode(type, blk, blk);
+        const __mmask64 neg = sign_trick ? _mm512_movepi8_mask(_mm512_broadcast_i64x4(load256(blk + 2))) : 0;
+        const __m512 dw = _mm512_set1_ps(fp16(blk));
+        UNROLL for (int j = 0; j < T / 2; j++) {
+            const __m512i s = sign_trick ? _mm512_mask_sub_epi8(xq[j], neg, _mm512_setzero_si512(), xq[j]) : xq[j];
+            const __m512 q = _mm512_cvtepi32_ps(dot_u8s8(base[j], u, s));
+            acc[r * 2 + j] = _mm512_fmadd_ps(q, _mm512_mul_ps(dw, dx[j]), acc[r * 2 + j]);
+            if (has_min) mins[r * 2 + j] = _mm512_add_ps(mins[r * 2 + j], _mm512_mul_ps(_mm512_set1_ps(fp16(blk + 2)), sx[j]));
         }
     }
 }
 
 INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
                      const uint8_t *const *x, int64_t k, float *sums) {
-    const int64_t nb = k / 32;
-    __m512 acc[8][4];
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
-    int64_t b = 0;
-    for (; b + 2 <= nb; b += 2) q32_step(type, R, T, w, wn, x, b, 0, acc);
-    if (b < nb) q32_step(type, R, T, w, wn, x, b, 1, acc);
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
-        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+    /* accumulator pairs: T == 1: rows (2i, 2i + 1); else: [r * 2 + j] = row r, tokens (2j, 2j + 1) (T <= 4) */
+    const int pairs = T == 1 ? R / 2 : R * T / 2;
+    __m512 acc[8], mins[8];
+    UNROLL for (int i = 0; i < pairs; i++) acc[i] = mins[i] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < k / 32; b++) q32_step(type, R, T, w, wn, x, b, acc, mins);
+    UNROLL for (int i = 0; i < pairs; i++) {
+        const int lo = T == 1 ? 2 * i : (i / 2) * T + 2 * (i % 2); /* the dot in the low half; the high one is lo + 1 */
+        sums[lo] = hsum8(_mm512_castps512_ps256(acc[i])) + _mm512_cvtss_f32(mins[i]);
+        sums[lo + 1] = hsum8(hi256(acc[i])) + _mm_cvtss_f32(_mm512_extractf32x4_ps(mins[i], 2));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -291,6 +317,105 @@ INLINE void tile_q45_K(uint32_t type, const int R, const int T, const uint8_t *c
         sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
+/* Lane r * T + t of the result = the sum of the 16 lanes of v[r * T + t] (n = R * T vectors, at most 16): a
+ * transposing tree, three operations per vector instead of a full reduction each. Integer sums, so exact. */
+INLINE __m512i sum_lanes16(__m512i v[16], const int n) {
+    __m512i w[8], x[4], y[2];
+    UNROLL for (int i = 0; i < 8; i++) {
+        const __m512i a = 2 * i < n ? v[2 * i] : _mm512_setzero_si512(), b = 2 * i + 1 < n ? v[2 * i + 1] : _mm512_setzero_si512();
+        w[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    }
+    UNROLL for (int j = 0; j < 4; j++)
+        x[j] = _mm512_add_epi32(_mm512_unpacklo_epi64(w[2 * j], w[2 * j + 1]), _mm512_unpackhi_epi64(w[2 * j], w[2 * j + 1]));
+    UNROLL for (int j = 0; j < 2; j++)
+        y[j] = _mm512_add_epi32(_mm512_shuffle_i32x4(x[2 * j], x[2 * j + 1], 0x88), _mm512_shuffle_i32x4(x[2 * j], x[2 * j + 1], 0xDD));
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(y[0], y[1], 0x88), _mm512_shuffle_i32x4(y[0], y[1], 0xDD));
+}
+
+/* Q4_K in the order of ggml's repacked kernels (ggml_gemv/gemm_q4_K_8x8_q8_K), which llama.cpp runs for Q4_K
+ * weights on AVX2 CPUs. Per dot, the scaled integer sums and the minimum terms each go into a float sum of their
+ * own, subtracted at the end; a single token (gemv) adds once per 256-weight block, a group of 4 tokens (gemm)
+ * once per 64 weights. Lane r * T + t of acc and acc_min holds the dot of row r and token t. */
+INLINE void tile_q4_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                      const uint8_t *const *x, int64_t k, float *sums) {
+    (void)type;
+    const int n = R * T, per64 = T > 1;
+    __m512 acc = _mm512_setzero_ps(), acc_min = _mm512_setzero_ps();
+    /* lane r * T + t of the token-side vectors reads token t; of the row-side ones, row r */
+    int tok_idx[16], row_idx[16];
+    for (int l = 0; l < 16; l++) tok_idx[l] = l < n ? l % T : 0, row_idx[l] = l < n ? l / T : 0;
+    const __m512i tok = _mm512_loadu_si512((const void *)tok_idx), row = _mm512_loadu_si512((const void *)row_idx);
+    for (int64_t i = 0; i < k / QK_K; i++) {
+        float dx[4] = {0}, d[16] = {0}, dmin[16] = {0};
+        __m128i bsum8[4], mins[8];
+        UNROLL for (int t = 0; t < T; t++) {
+            const block_q8_K *y = (const block_q8_K *)(const void *)(x[t]) + i;
+            dx[t] = y->d;
+            bsum8[t] = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)y->bsums),
+                                      _mm_loadu_si128((const __m128i *)(const void *)(y->bsums + 8)));
+        }
+        __m512i sm16[8];
+        UNROLL for (int r = 0; r < R; r++) {
+            const uint8_t *blk = w[r] + i * sizeof(block_q4_K);
+            for (int o = 0; o < (int)sizeof(block_q4_K); o += 64) prefetch_next(wn, r, i * (int64_t)sizeof(block_q4_K) + o);
+            const __m128i sm8 = unpack_scales_k4(blk + 4);
+            sm16[r] = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(sm8)); /* sc 0..7, m 0..7 */
+            mins[r] = _mm_cvtepu8_epi16(_mm_srli_si128(sm8, 8));
+            d[r] = fp16(blk);
+            dmin[r] = fp16(blk + 2);
+        }
+        /* d_row * d_token and dmin_row * d_token per lane, rounded as ggml's vmulps rounds them */
+        const __m512 dxv = _mm512_permutexvar_ps(tok, _mm512_castps128_ps512(_mm_loadu_ps(dx)));
+        const __m512 scale = _mm512_mul_ps(_mm512_permutexvar_ps(row, _mm512_loadu_ps(d)), dxv);
+        const __m512 scale_min = _mm512_mul_ps(_mm512_permutexvar_ps(row, _mm512_loadu_ps(dmin)), dxv);
+        if (!per64) { /* gemv: one step per block, with the block's exact integer sums */
+            __m512i isum[16];
+            int imin[16];
+            UNROLL for (int r = 0; r < R; r++) {
+                isum[r] = _mm512_setzero_si512();
+                const __m128i m4 = _mm_madd_epi16(bsum8[0], mins[r]), m2 = _mm_add_epi32(m4, _mm_unpackhi_epi64(m4, m4));
+                imin[r] = _mm_cvtsi128_si32(_mm_add_epi32(m2, _mm_srli_epi64(m2, 32)));
+            }
+            UNROLL for (int c = 0; c < 4; c++) {
+                const __m512i xq = load512(x[0] + i * sizeof(block_q8_K) + 4 + 64 * c);
+                UNROLL for (int r = 0; r < R; r++) {
+                    const __m512i u = q4_K_chunk(w[r] + i * sizeof(block_q4_K) + 16, c);
+                    isum[r] = madd_acc(isum[r], _mm512_maddubs_epi16(u, xq), spread_i16(sm16[r], 2 * c, 16));
+                }
+            }
+            int imin16[16] = {0};
+            UNROLL for (int r = 0; r < R; r++) imin16[r] = imin[r];
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum_lanes16(isum, n)), scale, acc);
+            acc_min = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512((const void *)imin16)), scale_min, acc_min);
+            continue;
+        }
+        /* gemm: one step per 64 weights (two sub-blocks). The minimum terms of chunk c are the i32 pair c of
+         * (mins of row r) x (sub-block sums of token t): gathered per lane, then one vpmaddwd. */
+        __m128i mm4[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+        __m128i bb4[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+        UNROLL for (int r = 0; r < R && r < 4; r++) mm4[r] = mins[r];
+        UNROLL for (int t = 0; t < T; t++) bb4[t] = bsum8[t];
+        const __m512i mm = _mm512_loadu_si512((const void *)mm4), bb = _mm512_loadu_si512((const void *)bb4);
+        UNROLL for (int c = 0; c < 4; c++) {
+            __m512i isum[16];
+            __m512i xq[4];
+            UNROLL for (int t = 0; t < T; t++) xq[t] = load512(x[t] + i * sizeof(block_q8_K) + 4 + 64 * c);
+            UNROLL for (int r = 0; r < R; r++) {
+                const __m512i u = q4_K_chunk(w[r] + i * sizeof(block_q4_K) + 16, c);
+                const __m512i sc = spread_i16(sm16[r], 2 * c, 16);
+                UNROLL for (int t = 0; t < T; t++) isum[r * T + t] = madd_acc(_mm512_setzero_si512(), _mm512_maddubs_epi16(u, xq[t]), sc);
+            }
+            const __m512i m_c = _mm512_permutexvar_epi32(_mm512_add_epi32(_mm512_slli_epi32(row, 2), _mm512_set1_epi32(c)), mm);
+            const __m512i b_c = _mm512_permutexvar_epi32(_mm512_add_epi32(_mm512_slli_epi32(tok, 2), _mm512_set1_epi32(c)), bb);
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum_lanes16(isum, n)), scale, acc);
+            acc_min = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(m_c, b_c)), scale_min, acc_min);
+        }
+    }
+    float out[16];
+    _mm512_storeu_ps(out, _mm512_sub_ps(acc, acc_min));
+    for (int l = 0; l < n; l++) sums[l] = out[l];
+}
+
 /* Chunk c of a Q6_K super-block as u = q + 32 in [0, 63]. Half h = c / 2 has ql[64h..64h+63] and qh[32h..+31];
  * chunk 2h is the low nibbles with qh bits 0-1 (first 32) and 2-3 (next 32), chunk 2h+1 the high nibbles with
  * bits 4-5 and 6-7. Shifting 16-bit lanes moves each pair of bits to bits 4-5; the bytes a shift drags across are
@@ -308,8 +433,18 @@ INLINE __m512i q6_K_chunk(const block_q6_K *blk, int c) {
 INLINE void tile_q6_K(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
                       const uint8_t *const *x, int64_t k, float *sums) {
     (void)type; /* Q6_K only; the parameter keeps every tile's signature alike */
-    __m512 acc[8][4];
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm512_setzero_ps();
+    /* One token: ggml_vec_dot_q6_K_q8_K's order (8 float lanes, one fused step per block). Several: the order of
+     * ggml's tiled K-quant matmul, which llama.cpp runs from 8 tokens on (the driver keeps smaller batches on the
+     * single-token tile): one float sum per dot, one step per block, lane r * T + t of acc_tiled. */
+    const int tiled = T > 1;
+    __m256 acc[8][4];
+    __m512 acc_tiled = _mm512_setzero_ps();
+    __m512i block_sum[16];
+    float dw[16] = {0};
+    int tok_idx[16], row_idx[16];
+    for (int l = 0; l < 16; l++) tok_idx[l] = l < R * T ? l % T : 0, row_idx[l] = l < R * T ? l / T : 0;
+    const __m512i tok = _mm512_loadu_si512((const void *)tok_idx), row = _mm512_loadu_si512((const void *)row_idx);
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
     for (int64_t i = 0; i < k / QK_K; i++) {
         UNROLL for (int r = 0; r < R; r++) {
             const block_q6_K *blk = (const block_q6_K *)(const void *)w[r] + i;
@@ -327,17 +462,36 @@ INLINE void tile_q6_K(uint32_t type, const int R, const int T, const uint8_t *co
                 }
             }
             const float d = fp16((const uint8_t *)&blk->d);
+            dw[r] = d;
             UNROLL for (int t = 0; t < T; t++) {
                 const block_q8_K *y = (const block_q8_K *)(const void *)(x[t]) + i;
                 const __m256i bs = _mm256_loadu_si256((const __m256i *)(const void *)y->bsums);
                 const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5); /* 32 * sum sc_g * bsum_g */
-                const __m512i q = _mm512_sub_epi32(isum[t], _mm512_zextsi256_si512(off));
-                acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(q), _mm512_set1_ps(d * y->d), acc[r][t]);
+                if (tiled) { /* the whole block's integer sum, reduced below with the tile's others */
+                    block_sum[r * T + t] = _mm512_sub_epi32(isum[t], _mm512_zextsi256_si512(off));
+                    continue;
+                }
+                /* ggml's 8 lanes: lane j holds elements 4j..4j+3 of every 32, i.e. our lanes j and j + 8 */
+                const __m256i lanes = _mm256_add_epi32(_mm512_castsi512_si256(isum[t]), _mm512_extracti64x4_epi64(isum[t], 1));
+                const __m256 q = _mm256_cvtepi32_ps(_mm256_sub_epi32(lanes, off));
+                acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * d), q, acc[r][t]);
             }
         }
+        if (tiled) { /* ggml's tiled K-quant matmul: (block sum * d_row) rounded, then fused with d_token */
+            float dx[4] = {0};
+            UNROLL for (int t = 0; t < T; t++) dx[t] = ((const block_q8_K *)(const void *)(x[t]) + i)->d;
+            const __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(sum_lanes16(block_sum, R * T)), _mm512_permutexvar_ps(row, _mm512_loadu_ps(dw)));
+            acc_tiled = _mm512_fmadd_ps(scaled, _mm512_permutexvar_ps(tok, _mm512_castps128_ps512(_mm_loadu_ps(dx))), acc_tiled);
+        }
+    }
+    if (tiled) {
+        float out[16];
+        _mm512_storeu_ps(out, acc_tiled);
+        for (int l = 0; l < R * T; l++) sums[l] = out[l];
+        return;
     }
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int t = 0; t < T; t++)
-        sums[r * T + t] = _mm512_reduce_add_ps(acc[r][t]);
+        sums[r * T + t] = hsum8(acc[r][t]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -365,7 +519,7 @@ TILES(q4_1, tile_q32, GGML_TYPE_Q4_1, 8, 4, 4)
 TILES(q5_0, tile_q32, GGML_TYPE_Q5_0, 8, 4, 4)
 TILES(q5_1, tile_q32, GGML_TYPE_Q5_1, 8, 4, 4)
 TILES(q8_0, tile_q32, GGML_TYPE_Q8_0, 8, 4, 4)
-TILES(q4_K, tile_q45_K, GGML_TYPE_Q4_K, 4, 4, 4)
+TILES(q4_K, tile_q4_K, GGML_TYPE_Q4_K, 8, 4, 4)
 TILES(q5_K, tile_q45_K, GGML_TYPE_Q5_K, 4, 2, 4)
 TILES(q6_K, tile_q6_K, GGML_TYPE_Q6_K, 4, 4, 4)
 
@@ -378,9 +532,11 @@ const llm_kernel_table QX_TABLE = {.type = {
     [GGML_TYPE_Q5_0] = ENTRY(q5_0),
     [GGML_TYPE_Q5_1] = ENTRY(q5_1),
     [GGML_TYPE_Q8_0] = ENTRY(q8_0),
-    [GGML_TYPE_Q4_K] = ENTRY(q4_K),
+    [GGML_TYPE_Q4_K] = {.vec = q4_K_vec, .vec_rows = q4_K_vr, .mat = q4_K_mat, .mat_rows = q4_K_mr, .mat_toks = q4_K_mt,
+                        .mat_tail_vec = 1},
     [GGML_TYPE_Q5_K] = ENTRY(q5_K),
-    [GGML_TYPE_Q6_K] = ENTRY(q6_K),
+    [GGML_TYPE_Q6_K] = {.vec = q6_K_vec, .vec_rows = q6_K_vr, .mat = q6_K_mat, .mat_rows = q6_K_mr, .mat_toks = q6_K_mt,
+                        .mat_min_toks = 8},
 }};
 
 #else

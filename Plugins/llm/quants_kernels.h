@@ -26,12 +26,16 @@
 typedef void llm_tile_fn(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
                          float *sums);
 
-/* The tiles of one weight type on one ISA. `vec` serves a single token (decode), `mat` several (prefill). */
+/* The tiles of one weight type on one ISA. `vec` serves a single token (decode), `mat` several (prefill).
+ * Where the two add in different orders (as ggml's kernels for the type do), two fields say which tokens get which:
+ * mat_min_toks, the fewest tokens that use `mat` (0: mat_toks); mat_tail_vec, 1 when only whole groups of mat_toks
+ * tokens use `mat` and the remaining ones `vec`. */
 typedef struct llm_tiling {
     llm_tile_fn *vec;
     int vec_rows;
     llm_tile_fn *mat;
     int mat_rows, mat_toks;
+    int mat_min_toks, mat_tail_vec;
 } llm_tiling;
 
 /* One ISA's kernels by weight type; an entry with vec == NULL falls back to the next lower level. */

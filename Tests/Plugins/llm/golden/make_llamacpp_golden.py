@@ -63,7 +63,16 @@ PROMPT_TEXTS = {
 }
 
 GEMMA_GREEDY_PROMPTS = ["The capital of France is", "Once upon a time", "def fibonacci(n):",
-                        "The three primary colors are", "Water boils at"]
+                        "The three primary colors are", "Water boils at",
+                        # ordinary English prompts, added once Plexus matched llama.cpp bit for bit (parity_prompts.py)
+                        "The quick brown fox", "My favorite food is", "In 1969, the first humans",
+                        "The best way to learn a language is", "Here is a recipe for pancakes:", "The weather today is",
+                        "Python is a programming language that", "The largest ocean on Earth is", "When I was a child, I",
+                        "The meaning of life is", "Photosynthesis is the process by which", "Dear John,",
+                        "The main causes of the First World War were", "A good night's sleep",
+                        "The history of the Roman Empire", "To make a cup of tea, first", "The sun rises in the east and",
+                        "Music has the power to", "Scientists have discovered a new",
+                        "The most important thing in a friendship is"]
 SMOLLM_CONVERSATIONS = [
     [{"role": "user", "content": "What is the capital of France?"}],
     [{"role": "system", "content": "You are a concise assistant. Answer in one sentence."},
@@ -72,7 +81,10 @@ SMOLLM_CONVERSATIONS = [
      {"role": "assistant", "content": "Hello! How can I help you today?"},
      {"role": "user", "content": "Tell me a fun fact about octopuses."}],
     [{"role": "user", "content": "Write a Python function that returns the square of a number."}],
-]
+] + [[{"role": "user", "content": q}] for q in [  # single questions, added with the Gemma prompts above
+    "What is the capital of Germany?", "How many legs does a spider have?", "What is 2 plus 2?",
+    "Give me a synonym for happy.", "Why is the sky blue?", "What is the boiling point of water?",
+    "Name a famous painter.", "What do bees make?"]]
 
 
 def models_dir() -> Path:
