@@ -37,8 +37,13 @@ struct SchedulerTests {
     @Test func prefillIsSlicedWhileAnotherModelDecodes() {
         var view = Self.model([SequenceView(id: 1, arrival: 1, known: 100)], chunk: 16)
         #expect(Scheduler.plan(view).items[0].count == 64)
-        view.othersDecode = true
+        view.othersInteractive = true
         #expect(Scheduler.plan(view).items[0].count == 16)
+    }
+
+    @Test func aBatchPrefillTakesAtMostFourSlices() {
+        let view = Self.model([SequenceView(id: 1, priority: .batch, arrival: 1, known: 500)], tokens: 512, chunk: 16)
+        #expect(Scheduler.plan(view).items[0].count == 64)
     }
 
     @Test func aDecodeCrossingAPageBoundaryTakesOnePage() {

@@ -137,9 +137,9 @@ final class Engine: @unchecked Sendable {
     /// The first model, in the scheduler's order, whose plan does something.
     private func schedule() -> (ServingModel, StepPlan)? {
         var views = models.map { $0.view() }
-        let decoding = views.map { $0.sequences.contains { $0.isDecoding && !$0.isCancelled } }
+        let interactive = views.map { $0.sequences.contains { $0.priority == .interactive && !$0.isCancelled } }
         for index in views.indices {
-            views[index].othersDecode = decoding.indices.contains { $0 != index && decoding[$0] }
+            views[index].othersInteractive = interactive.indices.contains { $0 != index && interactive[$0] }
         }
         while let index = Scheduler.pickModel(views) {
             let plan = Scheduler.plan(views[index])
@@ -258,6 +258,7 @@ final class Engine: @unchecked Sendable {
     private func account(_ model: ServingModel, plan: StepPlan, outcome: StepExecutor.Outcome) {
         let interactive = outcome.events.contains { $0.0.priority == .interactive }
         model.virtualTime += Scheduler.charge(seconds: outcome.seconds, weight: model.weight, interactive: interactive)
+        model.measure(stepSeconds: outcome.seconds, tokens: plan.tokenCount)
         let fed = max(plan.tokenCount, 1)
         var byKey: [String: Double] = [:]
         for (sequence, item, _) in outcome.events {

@@ -86,7 +86,7 @@ private struct Planner {
         }
     }
 
-    /// Sequences part-way through their prompt feed their next chunk, as pages allow.
+    /// Sequences part-way through their prompt feed their next chunk, as pages allow (sliced, see `prefill`).
     mutating func planPrefills() {
         for sequence in live where sequence.pages > 0 && sequence.pending > 1 && !planned.contains(sequence.id) {
             prefill(sequence, holding: sequence.pages)
@@ -112,8 +112,11 @@ private struct Planner {
     @discardableResult
     mutating func prefill(_ sequence: SequenceView, holding held: Int) -> Bool {
         guard items > 0, tokens > 0 else { return false }
-        let decoding = model.othersDecode || plan.items.contains { $0.count == 1 && $0.sample }
-        let cap = decoding ? min(tokens, model.interactiveChunk) : tokens
+        // Slice while someone waits for a token: a sequence decoding in this step, interactive work of another
+        // model, or (batch work is never in a hurry) a batch prefill, which takes at most 4 slices.
+        let decoding = model.othersInteractive || plan.items.contains { $0.count == 1 && $0.sample }
+        let slice = decoding ? model.interactiveChunk : sequence.priority == .batch ? 4 * model.interactiveChunk : tokens
+        let cap = min(tokens, slice)
         let fits = (held + free) * model.pageTokens - sequence.computed
         let count = min(sequence.pending, cap, fits)
         guard count > 0 else { return false }

@@ -47,9 +47,9 @@ public struct ModelView: Equatable, Sendable {
     public var interactiveChunk: Int
     public var pageTokens: Int
     public var freePages: Int
-    /// Another model on the same stream has sequences decoding: this model's prefill is sliced too, so their
+    /// Another model on the same stream has interactive sequences: this model's prefill is sliced too, so their
     /// next token waits at most one short step.
-    public var othersDecode = false
+    public var othersInteractive = false
     public var sequences: [SequenceView]
 
     public init(id: String, weight: Double = 1, virtualTime: Double = 0, maxBatchTokens: Int, maxBatchItems: Int,

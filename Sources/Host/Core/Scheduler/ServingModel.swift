@@ -7,7 +7,10 @@ final class ServingModel: @unchecked Sendable {
     let frontend: TextFrontend
     let weight: Double
     let maxWaiting: Int
-    let interactiveChunk: Int
+    /// How long one sliced step may take: prefill chunks are sized from the measured cost per token to fit it.
+    let sliceSeconds: Double
+    /// Measured seconds per prompt token in steps of 16 or more tokens (moving average; nil until measured).
+    private(set) var secondsPerToken: Double?
     var pool: KVPagePool
     /// Live sequences in arrival order.
     var sequences: [ScheduledSequence] = []
@@ -17,14 +20,28 @@ final class ServingModel: @unchecked Sendable {
     let grammars = GrammarCache()
 
     init(id: String, model: LoadedModel, frontend: TextFrontend, weight: Double = 1, maxWaiting: Int = 256,
-         interactiveChunk: Int = 128) {
+         sliceSeconds: Double = 0.025) {
         self.id = id
         self.model = model
         self.frontend = frontend
         self.weight = weight
         self.maxWaiting = maxWaiting
-        self.interactiveChunk = interactiveChunk
+        self.sliceSeconds = sliceSeconds
         pool = KVPagePool(pages: model.kvPageCount)
+    }
+
+    /// Prompt tokens of one sliced step: what fits `sliceSeconds` at the measured cost, 16 to 512 (128 until a
+    /// step has been measured).
+    var interactiveChunk: Int {
+        guard let secondsPerToken, secondsPerToken > 0 else { return 128 }
+        return Int(min(512, max(16, sliceSeconds / secondsPerToken)))
+    }
+
+    /// Learns the prefill cost per token from a step that fed `tokens`.
+    func measure(stepSeconds: Double, tokens: Int) {
+        guard tokens >= 16, stepSeconds > 0 else { return }
+        let sample = stepSeconds / Double(tokens)
+        secondsPerToken = secondsPerToken.map { 0.8 * $0 + 0.2 * sample } ?? sample
     }
 
     /// Tokens the KV arena holds at most: no sequence may grow past it.
