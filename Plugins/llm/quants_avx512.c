@@ -238,6 +238,71 @@ INLINE void tile_q32(uint32_t type, const int R, const int T, const uint8_t *con
     }
 }
 
+/* One block decoded into both halves of a vector (the several-token layout of q32_step), for the types without a
+ * minimum: fewer operations than q32_decode(type, blk, blk), the same bytes. */
+INLINE __m512i q32_decode1(uint32_t type, const uint8_t *blk) {
+    if (type == GGML_TYPE_Q8_0) {
+        const __m512i v = _mm512_broadcast_i64x4(load256(blk + 2));
+        return QX_VNNI ? _mm512_xor_si512(v, _mm512_set1_epi8(-128)) : _mm512_abs_epi8(v);
+    }
+    const uint8_t *qs = blk + (type == GGML_TYPE_Q5_0 ? 6 : 2);
+    __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)qs));
+    v = _mm512_and_si512(_mm512_srlv_epi64(v, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0)), _mm512_set1_epi8(0x0F));
+    if (type == GGML_TYPE_Q5_0) {
+        uint32_t h;
+        memcpy(&h, blk + 2, 4);
+        const __mmask32 m = _cvtu32_mask32(h);
+        v = _mm512_mask_add_epi8(v, _mm512_kunpackd(m, m), v, _mm512_set1_epi8(16));
+    }
+    return v;
+}
+
+/* Several tokens for Q4_0, Q5_0, Q8_0: the dots and their order of q32_step (each dot: per block one fused step of
+ * its 8 float lanes; hsum_float_8 at the end), R rows by T tokens (T even, R * T / 2 <= 16 accumulators). Each
+ * block's R rows are decoded once and used by all T / 2 token pairs, which is where the time goes at 4 tokens. */
+INLINE void tile_q32_wide(uint32_t type, const int R, const int T, const uint8_t *const *w, const uint8_t *const *wn,
+                          const uint8_t *const *x, int64_t k, float *sums) {
+    const int P = T / 2;
+    const int sign_trick = type == GGML_TYPE_Q8_0 && !QX_VNNI;
+    const int wb = q32_weight_bytes(type), xb = sizeof(block_q8_0);
+    const int ofs = q32_offset(type);
+    const __m512i ofs_bytes = _mm512_set1_epi8((char)(ofs == 128 ? -128 : ofs));
+    __m512 acc[16];
+    UNROLL for (int i = 0; i < R * P; i++) acc[i] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < k / 32; b++) {
+        if (b % 2 == 0) UNROLL for (int r = 0; r < R; r++) {
+            prefetch_next(wn, r, b * wb);
+            if (2 * wb > 64) prefetch_next(wn, r, b * wb + 64);
+        }
+        __m512i u[8];
+        __m512 dw[8];
+        __mmask64 neg[8];
+        UNROLL for (int r = 0; r < R; r++) {
+            const uint8_t *blk = w[r] + b * wb;
+            u[r] = q32_decode1(type, blk);
+            neg[r] = sign_trick ? _mm512_movepi8_mask(_mm512_broadcast_i64x4(load256(blk + 2))) : 0;
+            dw[r] = _mm512_set1_ps(fp16(blk));
+        }
+        UNROLL for (int j = 0; j < P; j++) { /* tokens 2j and 2j + 1 */
+            const uint8_t *x0 = x[2 * j] + b * xb, *x1 = x[2 * j + 1] + b * xb;
+            const __m512i xq = join_i(load256(x0 + 2), load256(x1 + 2));
+            const __m512 dx = halves_fp16(x0, x1);
+            const __m512i base = ofs ? _mm512_sub_epi32(_mm512_setzero_si512(), dot_u8s8(_mm512_setzero_si512(), ofs_bytes, xq))
+                                     : _mm512_setzero_si512();
+            UNROLL for (int r = 0; r < R; r++) {
+                const __m512i s = sign_trick ? _mm512_mask_sub_epi8(xq, neg[r], _mm512_setzero_si512(), xq) : xq;
+                const __m512 q = _mm512_cvtepi32_ps(dot_u8s8(base, u[r], s));
+                acc[r * P + j] = _mm512_fmadd_ps(q, _mm512_mul_ps(dw[r], dx), acc[r * P + j]);
+            }
+        }
+    }
+    UNROLL for (int r = 0; r < R; r++) UNROLL for (int j = 0; j < P; j++) {
+        const __m512 a = acc[r * P + j];
+        sums[r * T + 2 * j] = hsum8(_mm512_castps512_ps256(a));
+        sums[r * T + 2 * j + 1] = hsum8(hi256(a));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // K-quants against Q8_K, 64 weights per vector. vpmaddubsw gives i16 pairs, vpmaddwd (or vpdpwssd) applies the
 // sub-block scale while widening, so a super-block sums exactly in i32 and costs one float FMA per token; the
@@ -514,11 +579,23 @@ INLINE void tile_q6_K(uint32_t type, const int R, const int T, const uint8_t *co
 TILES(f32, tile_float, GGML_TYPE_F32, 4, 4, 4)
 TILES(f16, tile_float, GGML_TYPE_F16, 4, 4, 4)
 TILES(bf16, tile_float, GGML_TYPE_BF16, 4, 4, 4)
-TILES(q4_0, tile_q32, GGML_TYPE_Q4_0, 8, 4, 4)
+/* The T == 1 tile of tile_q32 for a single token, tile_q32_wide for several. */
+#define TILES_Q32(name, type, VR, MR, MT)                                                                        \
+    KERNEL void name##_vec(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x,         \
+                           int64_t k, float *s) {                                                              \
+        tile_q32(type, VR, 1, w, wn, x, k, s);                                                                 \
+    }                                                                                                          \
+    KERNEL void name##_mat(const uint8_t *const *w, const uint8_t *const *wn, const uint8_t *const *x,         \
+                           int64_t k, float *s) {                                                              \
+        tile_q32_wide(type, MR, MT, w, wn, x, k, s);                                                           \
+    }                                                                                                          \
+    enum { name##_vr = VR, name##_mr = MR, name##_mt = MT };
+
+TILES_Q32(q4_0, GGML_TYPE_Q4_0, 8, 4, 8)
 TILES(q4_1, tile_q32, GGML_TYPE_Q4_1, 8, 4, 4)
-TILES(q5_0, tile_q32, GGML_TYPE_Q5_0, 8, 4, 4)
+TILES_Q32(q5_0, GGML_TYPE_Q5_0, 8, 4, 8)
 TILES(q5_1, tile_q32, GGML_TYPE_Q5_1, 8, 4, 4)
-TILES(q8_0, tile_q32, GGML_TYPE_Q8_0, 8, 4, 4)
+TILES_Q32(q8_0, GGML_TYPE_Q8_0, 8, 4, 8)
 TILES(q4_K, tile_q4_K, GGML_TYPE_Q4_K, 8, 4, 4)
 TILES(q5_K, tile_q45_K, GGML_TYPE_Q5_K, 4, 2, 4)
 TILES(q6_K, tile_q6_K, GGML_TYPE_Q6_K, 4, 4, 4)

@@ -17,6 +17,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+
+/* tokens per multi-token check: one whole 8-token tile and a partial one */
+#define NTOK 12
 typedef void (*vec_dot_t)(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
 typedef void (*quant_t)(const float *x, void *y, long k);
 
@@ -64,7 +67,7 @@ int main(int argc, char **argv) {
     vec_dot_t vdot = (vec_dot_t)dlsym(lib, vd); quant_t quant = (quant_t)dlsym(lib, qn);
     if (!vdot || !quant) { printf("%s: missing %s or %s\n", names[ni], vd, qn); continue; }
     uint64_t rb = ggml_row_bytes(t->type, k); int rows = 64, diffq = 0, diffd = 0; double maxrel = 0;
-    float *x = malloc(k * 4); uint8_t *xq1 = malloc(k * 4), *xq2 = malloc(k * 4), *xq4 = malloc(k * 16);
+    float *x = malloc(k * 4); uint8_t *xq1 = malloc(k * 4), *xq2 = malloc(k * 4), *xq4 = malloc(k * 4 * NTOK);
     for (int trial = 0; trial < 20; trial++) {
       for (int i = 0; i < k; i++) { float u = (float)rand()/RAND_MAX - 0.5f; x[i] = u * (trial % 3 == 0 ? 40.f : 2.f) + (i % 97 == 0 ? 30.f * u : 0); }
       quant(x, xq1, k); llm_quantize_row(dt, x, xq2, k);
@@ -104,17 +107,19 @@ int main(int argc, char **argv) {
       }
       for (int r = 0; r < rows; r++) {
         const uint8_t *w = t->data + rb * (uint64_t)((r * 997 + trial * 31) % (int)t->ne[1]);
-        /* the forward path's kernels: the single-token tile, and the multi-token tile (the row against 4 tokens:
-         * x and three variants of it) */
-        float a, b, m[4], x4[4 * 2048]; vdot(k, &a, 0, w, 0, xq1, 0, 1);
+        /* the forward path's kernels: the single-token tile, and the multi-token tile (the row against NTOK tokens:
+         * x and variants of it; NTOK is more than one whole tile of the widest multi-token tile, so a partial
+         * one runs too). Q6_K from 8 tokens on adds in the order of ggml's tiled matmul, not vec_dot's: 4 tokens. */
+        const int nt = t->type == GGML_TYPE_Q6_K ? 4 : NTOK;
+        float a, b, m[NTOK], x4[NTOK * 2048]; vdot(k, &a, 0, w, 0, xq1, 0, 1);
         llm_matvec_rows(t->type, w, rb, 1, k, xq1, &b);
-        for (int j = 0; j < 4; j++) {
+        for (int j = 0; j < nt; j++) {
           for (int e = 0; e < k; e++) x4[j * k + e] = x[e] * (1.0f + 0.25f * (float)j) - 0.01f * (float)j;
           quant(x4 + j * k, xq4 + j * qb, k);
         }
-        llm_matmul_rows(t->type, w, rb, 1, k, xq4, qb, 4, m, 1);
+        llm_matmul_rows(t->type, w, rb, 1, k, xq4, qb, nt, m, 1);
         if (a != b) { diffd++; double rel = fabs(a-b)/(fabs(a)+1e-9); if (rel > maxrel) maxrel = rel; }
-        for (int j = 0; j < 4; j++) {
+        for (int j = 0; j < nt; j++) {
           float g; vdot(k, &g, 0, w, 0, xq4 + j * qb, 0, 1);
           if (g != m[j]) { diffd++; double rel = fabs(g-m[j])/(fabs(g)+1e-9); if (rel > maxrel) maxrel = rel; }
         }
