@@ -112,13 +112,7 @@ import Testing
         // The pages come back once the plugin closed the request (the next step); a new request still runs.
         let after = await Self.collect(try service.generate(Self.chat("Hi", max: 4)))
         #expect(after.finish == .length)
-        // Metrics are updated right after the step whose events the client already has: allow that moment.
-        var freed = false
-        for _ in 0..<200 where !freed {
-            freed = service.metricsText().contains("plexus_kv_pages_used{model=\"smol\"} 0")
-            if !freed { usleep(10_000) }
-        }
-        #expect(freed, "KV pages still in use after both sequences ended")
+        #expect(service.metricsText().contains("plexus_kv_pages_used{model=\"smol\"} 0"))
     }
 
     @Test func aStopStringEndsTheTextBeforeItAndIsNeverSent() async throws {
@@ -203,7 +197,7 @@ import Testing
         object.seed = 3
         let any = await Self.collect(try service.generate(object))
         #expect(any.finish == .stop, "a complete JSON object ends with an end-of-generation token: [\(any.text)]")
-        let parsed = try JSONDecoder().decode(CatalogJSON.self, from: Data(any.text.utf8))
+        let parsed = try JSONDecoder().decode(JSONValue.self, from: Data(any.text.utf8))
         guard case .object = parsed else { Issue.record("not an object: \(any.text)"); return }
 
         struct Person: Decodable { let name: String; let age: Int; let pets: [String] }

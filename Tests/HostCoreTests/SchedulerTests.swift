@@ -102,7 +102,7 @@ struct SchedulerTests {
     /// Random states: every plan keeps the budgets, never plans more pages than are free (after preemptions),
     /// plans every decoding sequence that has room, and feeds each sequence only tokens it knows.
     @Test func invariantsHoldOnRandomStates() {
-        var rng = SplitMix(seed: 42)
+        var rng = SeededRandom(seed: 42)
         for _ in 0..<2000 {
             let count = Int(rng.next() % 12)
             var sequences: [SequenceView] = []
@@ -139,18 +139,5 @@ struct SchedulerTests {
         }
         #expect(free >= 0, "plan over-commits KV pages")
         for dropped in plan.dropped { #expect(byID[dropped]!.isCancelled && !byID[dropped]!.hasRequest) }
-    }
-}
-
-/// A small deterministic generator for property tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,5 @@
+import HostCore
+
 /// Reads a tool-calling reply (the envelope `ToolSchema` constrains the output to) back into what the API sends.
 enum ToolCallParser {
     /// What one generation answered.

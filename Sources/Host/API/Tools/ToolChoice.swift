@@ -1,3 +1,5 @@
+import HostCore
+
 /// OpenAI's `tool_choice`: whether the model may, must, or must not call a tool, or which one it must call.
 enum ToolChoice: Sendable, Equatable {
     /// Plain chat: the tools are not shown to the model.

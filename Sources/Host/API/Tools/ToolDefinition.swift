@@ -1,3 +1,5 @@
+import HostCore
+
 /// One function the client offers the model (an entry of OpenAI's `tools`), checked for what tool calling needs.
 struct ToolDefinition: Sendable, Equatable {
     /// The function name: 1 to 64 letters, digits, `_` or `-`, as OpenAI requires.

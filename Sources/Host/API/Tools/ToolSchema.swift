@@ -1,3 +1,5 @@
+import HostCore
+
 /// The JSON Schema that constrains a tool-calling reply to the envelope the prompt asks for:
 /// `{"tool_call": {"name": N, "arguments": {...}}}` or `{"response": "..."}`.
 ///

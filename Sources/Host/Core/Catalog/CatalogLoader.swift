@@ -30,8 +30,8 @@ public enum CatalogLoader {
 
     public static func parse(_ bytes: [UInt8], file: String, folder: String, environment: [String: String],
                              checksWeights: Bool = true) throws(CatalogError) -> Catalog {
-        let root: CatalogJSON
-        do { root = try JSONDecoder().decode(CatalogJSON.self, from: Data(bytes)) } catch {
+        let root: JSONValue
+        do { root = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
             throw CatalogError(file: file, field: "", problem: "not valid JSON (\(error))")
         }
         var reader = CatalogReader(file: file, folder: folder, environment: environment, checksWeights: checksWeights)

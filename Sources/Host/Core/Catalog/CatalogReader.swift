@@ -13,7 +13,7 @@ struct CatalogReader {
 
     func fail(_ path: String, _ problem: String) -> CatalogError { CatalogError(file: file, field: path, problem: problem) }
 
-    func object(_ value: CatalogJSON, _ path: String, allowed: Set<String>) throws(CatalogError) -> [String: CatalogJSON] {
+    func object(_ value: JSONValue, _ path: String, allowed: Set<String>) throws(CatalogError) -> [String: JSONValue] {
         guard case .object(let fields) = value else { throw fail(path, "expected an object, got \(value.kind)") }
         if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw fail(path.isEmpty ? unknown : "\(path).\(unknown)", "unknown field (known: \(allowed.sorted().joined(separator: ", ")))")
@@ -21,13 +21,13 @@ struct CatalogReader {
         return fields
     }
 
-    func string(_ value: CatalogJSON?, _ path: String) throws(CatalogError) -> String? {
+    func string(_ value: JSONValue?, _ path: String) throws(CatalogError) -> String? {
         guard let value else { return nil }
         guard case .string(let text) = value, !text.isEmpty else { throw fail(path, "expected a non-empty string, got \(value.kind)") }
         return text
     }
 
-    func strings(_ value: CatalogJSON?, _ path: String) throws(CatalogError) -> [String]? {
+    func strings(_ value: JSONValue?, _ path: String) throws(CatalogError) -> [String]? {
         guard let value else { return nil }
         if case .string = value { return [try string(value, path)!] }
         guard case .array(let items) = value else { throw fail(path, "expected a string or an array of strings, got \(value.kind)") }
@@ -36,7 +36,7 @@ struct CatalogReader {
         return out
     }
 
-    func integer(_ value: CatalogJSON?, _ path: String, in range: ClosedRange<Int>) throws(CatalogError) -> Int? {
+    func integer(_ value: JSONValue?, _ path: String, in range: ClosedRange<Int>) throws(CatalogError) -> Int? {
         guard let value else { return nil }
         guard case .number(let number) = value, number == number.rounded(), number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
             throw fail(path, "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(value.kind == "a number" ? "\(value)" : value.kind)")
@@ -44,13 +44,13 @@ struct CatalogReader {
         return Int(number)
     }
 
-    func choice(_ value: CatalogJSON?, _ path: String, _ choices: [String]) throws(CatalogError) -> String? {
+    func choice(_ value: JSONValue?, _ path: String, _ choices: [String]) throws(CatalogError) -> String? {
         guard let text = try string(value, path) else { return nil }
         guard choices.contains(text) else { throw fail(path, "expected one of \(choices.joined(separator: ", ")), got \"\(text)\"") }
         return text
     }
 
-    mutating func catalog(_ root: CatalogJSON) throws(CatalogError) -> Catalog {
+    mutating func catalog(_ root: JSONValue) throws(CatalogError) -> Catalog {
         let fields = try object(root, "", allowed: ["models", "api_keys", "server"])
         var catalog = Catalog()
         guard case .array(let models)? = fields["models"] else { throw fail("models", "expected an array of models") }
@@ -72,7 +72,7 @@ struct CatalogReader {
         return catalog
     }
 
-    func model(_ value: CatalogJSON, _ path: String) throws(CatalogError) -> Catalog.Model {
+    func model(_ value: JSONValue, _ path: String) throws(CatalogError) -> Catalog.Model {
         let fields = try object(value, path, allowed: Self.modelFields)
         guard let id = try string(fields["id"], "\(path).id") else { throw fail("\(path).id", "missing (every model needs an id)") }
         guard id.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else { throw fail("\(path).id", "use printable ASCII without spaces") }
@@ -107,7 +107,7 @@ struct CatalogReader {
         return model
     }
 
-    func options(_ value: CatalogJSON?, _ path: String) throws(CatalogError) -> [(String, String)] {
+    func options(_ value: JSONValue?, _ path: String) throws(CatalogError) -> [(String, String)] {
         guard let value else { return [] }
         guard case .object(let fields) = value else { throw fail(path, "expected an object of option names to values") }
         var out: [(String, String)] = []
@@ -123,7 +123,7 @@ struct CatalogReader {
         return out
     }
 
-    func keys(_ value: CatalogJSON, names: Set<String>) throws(CatalogError) -> [Catalog.Key] {
+    func keys(_ value: JSONValue, names: Set<String>) throws(CatalogError) -> [Catalog.Key] {
         guard case .array(let items) = value else { throw fail("api_keys", "expected an array") }
         var keys: [Catalog.Key] = []
         for (index, item) in items.enumerated() {

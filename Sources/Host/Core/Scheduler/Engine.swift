@@ -226,15 +226,18 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Sends the sequence's last event (unless the client already has it) and retires it.
+    /// Retires the sequence and sends its last event (unless the client already has it).
+    /// Its pages are back and the metrics say so before the client hears the end.
     private func end(_ sequence: ScheduledSequence, on model: ServingModel, with event: GenerationEvent, outcome: String) {
-        if !sequence.hasEnded {
-            sequence.hasEnded = true
-            sequence.emit(event)
-            record(sequence, on: model, outcome: outcome)
-        }
         markStarted(sequence, on: model)
         model.retire(sequence)
+        let used = model.pool.used
+        metrics.update(model.id) { $0.kvPagesUsed = used }
+        if !sequence.hasEnded {
+            sequence.hasEnded = true
+            record(sequence, on: model, outcome: outcome)
+            sequence.emit(event)
+        }
     }
 
     /// The sequence left the waiting queue (first step, or ended before one).

@@ -73,8 +73,3 @@ final class SequenceTiming: @unchecked Sendable {
 
     init(queued: Double) { self.queued = queued }
 }
-
-extension MonotonicClock {
-    /// Seconds on the monotonic clock.
-    static func seconds() -> Double { Double(nanoseconds()) / 1e9 }
-}

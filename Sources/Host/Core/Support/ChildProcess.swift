@@ -66,5 +66,5 @@ public struct ChildProcess {
 
 /// Monotonic seconds, for deadlines.
 enum MonotonicSeconds {
-    static func now() -> Double { Double(MonotonicClock.nanoseconds()) / 1e9 }
+    static func now() -> Double { MonotonicClock.seconds() }
 }

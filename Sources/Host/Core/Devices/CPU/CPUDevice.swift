@@ -24,4 +24,7 @@ public enum MonotonicClock {
         clock_gettime(CLOCK_MONOTONIC, &now)
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
+
+    /// Seconds on the monotonic clock.
+    public static func seconds() -> Double { Double(nanoseconds()) / 1e9 }
 }

@@ -44,8 +44,8 @@ public struct SafetensorsHeader: Sendable {
     }
 
     static func parse(_ header: [UInt8], dataBytes: UInt64, fileSize: UInt64, path: String) throws(Failure) -> SafetensorsHeader {
-        let json: CatalogJSON
-        do { json = try JSONDecoder().decode(CatalogJSON.self, from: Data(header)) } catch {
+        let json: JSONValue
+        do { json = try JSONDecoder().decode(JSONValue.self, from: Data(header)) } catch {
             throw Failure(description: "\(path): the header is not valid JSON")
         }
         guard case .object(let entries) = json else { throw Failure(description: "\(path): the header is not a JSON object") }
@@ -61,7 +61,7 @@ public struct SafetensorsHeader: Sendable {
         return result
     }
 
-    private static func tensor(_ name: String, _ entry: CatalogJSON, dataBytes: UInt64, path: String) throws(Failure) -> Tensor {
+    private static func tensor(_ name: String, _ entry: JSONValue, dataBytes: UInt64, path: String) throws(Failure) -> Tensor {
         func bad(_ why: String) -> Failure { Failure(description: "\(path): tensor '\(name)': \(why)") }
         guard case .object(let fields) = entry, case .string(let dtype)? = fields["dtype"],
               case .array(let shapeValues)? = fields["shape"], case .array(let offsets)? = fields["data_offsets"], offsets.count == 2 else {

@@ -1,8 +1,8 @@
 import FoundationEssentials
 
-/// Any JSON value, for the request fields the API passes through without a schema of its own (a JSON schema,
-/// tool definitions).
-enum JSONValue: Codable, Sendable, Equatable {
+/// Any JSON value as plain values: request fields the API passes through without a schema of its own (a JSON
+/// schema, tool definitions), catalogs and safetensors headers validated field by field.
+public enum JSONValue: Codable, Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -10,7 +10,7 @@ enum JSONValue: Codable, Sendable, Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -27,7 +27,7 @@ enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -40,7 +40,7 @@ enum JSONValue: Codable, Sendable, Equatable {
     }
 
     /// The value as compact JSON text (keys sorted, so equal values give equal text).
-    var jsonText: String {
+    public var jsonText: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(self)) ?? Data("null".utf8)
@@ -48,29 +48,24 @@ enum JSONValue: Codable, Sendable, Equatable {
     }
 }
 
-/// A field that OpenAI accepts as one string or a list of strings (`stop`).
-struct StringOrList: Decodable, Sendable, Equatable {
-    var values: [String]
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let one = try? container.decode(String.self) {
-            values = [one]
-        } else {
-            do {
-                values = try container.decode([String].self)
-            } catch {
-                throw DecodingError.typeMismatch([String].self, .init(
-                    codingPath: decoder.codingPath, debugDescription: "expected a string or an array of strings"))
-            }
-        }
+extension JSONValue {
+    /// The value `text` holds as JSON, or nil when it is not (exactly one) JSON value.
+    public init?(parsing text: String) {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
+        self = value
     }
 }
 
 extension JSONValue {
-    /// The value `text` holds as JSON, or nil when it is not (exactly one) JSON value.
-    init?(parsing text: String) {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
-        self = value
+    /// What the value is, for error messages.
+    public var kind: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
     }
 }
