@@ -35,6 +35,12 @@ public final class LoadedModel: @unchecked Sendable {
     /// host's KV arena for token models.
     public static func load(plugin: PluginInstance, id: String, paths: [String], options: [(String, String)],
                             stream: DeviceStream, kvPages: UInt32) throws(PluginError) -> LoadedModel {
+        try load(plugin: plugin, id: id, paths: paths, options: options, stream: stream, kvPagesFor: { _ in kvPages })
+    }
+
+    /// Loads a model whose KV arena is sized from its own description (`kvPagesFor` sees the checked model info).
+    public static func load(plugin: PluginInstance, id: String, paths: [String], options: [(String, String)],
+                            stream: DeviceStream, kvPagesFor: (ModelInfo) -> UInt32) throws(PluginError) -> LoadedModel {
         let api = try plugin.modelAPI()
         let services = plugin.services
         let scope = services.openScope(name: "model \(id)", device: (stream as? CUDAStream)?.device)
@@ -47,7 +53,7 @@ public final class LoadedModel: @unchecked Sendable {
         }
         do {
             let info = try describe(api: api, handle: handle)
-            let kv = try KVArena.make(for: info, pages: kvPages, modelID: id, services: services)
+            let kv = try KVArena.make(for: info, pages: kvPagesFor(info), modelID: id, services: services)
             return LoadedModel(id: id, plugin: plugin, info: info, api: api, handle: handle, scope: scope, kv: kv)
         } catch {
             api.table.pointee.model_destroy!(handle)

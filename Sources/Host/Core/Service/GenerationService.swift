@@ -114,11 +114,8 @@ public final class GenerationService: ModelService {
     private func open(_ spec: ServedModelSpec) throws -> ServingModel {
         guard let path = spec.paths.first else { throw ServiceError(.invalidRequest, "model '\(spec.id)' names no weight file") }
         let plugin = try plugins.claim(path)
-        let probe = try LoadedModel.load(plugin: plugin, id: spec.id, paths: spec.paths, options: spec.options, stream: stream, kvPages: 0)
-        let info = probe.info
-        probe.unload(on: stream)
-        let model = try LoadedModel.load(plugin: plugin, id: spec.id, paths: spec.paths, options: spec.options,
-                                         stream: stream, kvPages: Self.kvPages(for: info, bytes: spec.kvBytes))
+        let model = try LoadedModel.load(plugin: plugin, id: spec.id, paths: spec.paths, options: spec.options, stream: stream,
+                                         kvPagesFor: { Self.kvPages(for: $0, bytes: spec.kvBytes) })
         guard model.info.takesTokens else {
             model.unload(on: stream)
             throw ServiceError(.unsupported, "model '\(spec.id)' is not a token model; only LLMs are served yet")
