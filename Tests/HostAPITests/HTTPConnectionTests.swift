@@ -98,10 +98,8 @@ import Testing
             generation.continuation.yield(.finished(.stop, Usage(promptTokens: 1, completionTokens: 1)))
             generation.continuation.finish()
             #expect(try await client.readResponse().status == 200)
-            // ...but an idle keep-alive connection is.
-            let start = ContinuousClock.now
+            // ...but an idle keep-alive connection is (a never-closed one would fail waitForClose's limit).
             #expect(await client.waitForClose())
-            #expect(ContinuousClock.now - start < .seconds(15))
         }
     }
 

@@ -85,8 +85,10 @@ final class ScriptedModelService: ModelService, Sendable {
     }
 }
 
-/// Polls `condition` every 5 ms for up to `seconds`; throws when it never holds.
-func waitUntil(seconds: Double = 5, _ condition: @Sendable () -> Bool) async throws {
+/// Polls `condition` every 5 ms for up to `seconds`; throws when it never holds. The limit is generous on purpose:
+/// a condition that holds passes at once, and CI runs every suite at once on two cores, where the cooperative
+/// thread pool has been seen busy for 30 s while heavy model tests ran beside these.
+func waitUntil(seconds: Double = 120, _ condition: @Sendable () -> Bool) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while !condition() {
         guard ContinuousClock.now < deadline else { throw TestFailure("condition not met within \(seconds) s") }

@@ -143,7 +143,7 @@ final class TestHTTPClient {
     }
 
     /// Reads and discards until the server closes the connection; true when it did within `seconds`.
-    func waitForClose(seconds: Double = 5) async -> Bool {
+    func waitForClose(seconds: Double = 120) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         pending = []
         while ContinuousClock.now < deadline {

@@ -75,15 +75,11 @@ import Testing
     @Test func runawayLoopsStopWithALimitError() throws {
         let limits = TemplateLimits(maxWork: 200_000)
         let nested = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
-        let clock = ContinuousClock()
-        let started = clock.now
         let error = try #require(failure(nested, limits: limits))
         #expect(error.kind == .limit && error.message.contains("units of work"), "\(error)")
-        #expect(clock.now - started < .seconds(5))
 
         let standard = try #require(failure("{% for i in range(100000) %}{% for j in range(100000) %}{{ '' }}{% endfor %}{% endfor %}"))
         #expect(standard.kind == .limit, "\(standard)")
-        #expect(clock.now - started < .seconds(30), "a debug build; a release build takes about 0.5 s")
     }
 
     @Test func hugeValuesAndOutputsStopWithALimitError() throws {

@@ -1,5 +1,6 @@
 import CUDAShim
 import Glibc
+import Synchronization
 
 /// Compiles CUDA C with NVRTC for one architecture and keeps the cubins in an on-disk cache keyed by
 /// SHA-256(source, options, architecture, driver version, NVRTC version), so a second start compiles nothing.
@@ -7,6 +8,10 @@ public final class KernelCompiler: @unchecked Sendable {
     let driver: CUDADriver
     public let architecture: UInt32
     public let cacheDirectory: String
+    private let compileCount = Atomic<Int>(0)
+
+    /// How many times this compiler has invoked NVRTC (cache hits do not count).
+    public var compilations: Int { compileCount.load(ordering: .relaxed) }
 
     init(driver: CUDADriver, architecture: UInt32, cacheDirectory: String) {
         self.driver = driver
@@ -23,6 +28,7 @@ public final class KernelCompiler: @unchecked Sendable {
         let path = "\(cacheDirectory)/\(key).cubin"
         if let cached = KernelCache.read(path) { return cached }
         let cubin = try compile(source)
+        compileCount.add(1, ordering: .relaxed)
         KernelCache.write(cubin, to: path, directory: cacheDirectory)
         return cubin
     }
