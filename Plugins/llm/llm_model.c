@@ -186,18 +186,26 @@ static px_status bind_globals(px_model *m, char *e, size_t c) {
 }
 
 /* Parses the catalog options this plugin understands. */
-static px_status parse_options(px_model *m, const px_model_desc *desc, char *e, size_t c) {
+static px_status parse_options(px_model *m, const px_model_desc *desc, int *copy_weights, char *e, size_t c) {
     m->context_length = m->hp.n_ctx_train < 8192 ? m->hp.n_ctx_train : 8192;
     m->max_tokens = 512;
     m->max_items = 32;
     for (uint32_t i = 0; i < desc->n_options; i++) {
         const char *key = desc->options[i].key, *value = desc->options[i].value;
+        if (strcmp(key, "weights") == 0) {
+            if (strcmp(value, "map") != 0 && strcmp(value, "copy") != 0) {
+                snprintf(e, c, "option weights='%s' must be map or copy", value);
+                return PX_ERR_INVALID_ARGUMENT;
+            }
+            *copy_weights = strcmp(value, "copy") == 0;
+            continue;
+        }
         uint32_t *target = strcmp(key, "context_length") == 0     ? &m->context_length
                            : strcmp(key, "max_batch_tokens") == 0 ? &m->max_tokens
                            : strcmp(key, "max_batch_items") == 0  ? &m->max_items
                                                                   : NULL;
         if (target == NULL) {
-            snprintf(e, c, "unknown option '%s' (this plugin knows: context_length, max_batch_tokens, max_batch_items)", key);
+            snprintf(e, c, "unknown option '%s' (this plugin knows: context_length, max_batch_tokens, max_batch_items, weights)", key);
             return PX_ERR_INVALID_ARGUMENT;
         }
         char *end = NULL;
@@ -213,6 +221,38 @@ static px_status parse_options(px_model *m, const px_model_desc *desc, char *e, 
         return PX_ERR_INVALID_ARGUMENT;
     }
     if (m->max_items > m->max_tokens) m->max_items = m->max_tokens;
+    return PX_OK;
+}
+
+/* weights=copy: the tensor data moves from the file mapping into a weights buffer the host owns (device memory
+ * where the model runs on a device; the host may park it in pinned memory while the model is idle and restore it
+ * before the next call). The mapping and its parsed view are released: nothing reads them after loading. */
+static px_status copy_tensor_data(px_model *m, char *e, size_t c) {
+    const px_host *host = m->host;
+    uint64_t start = gguf_data_offset(m->gguf);
+    if (start > m->file_bytes) {
+        snprintf(e, c, "the GGUF data section starts past the end of the file");
+        return PX_ERR_FORMAT;
+    }
+    uint64_t bytes = m->file_bytes - start;
+    px_alloc_desc desc = {PX_HEADER_INIT(px_alloc_desc), bytes > 0 ? bytes : 1, 64, PX_MEMORY_DEVICE, PX_RESIDENCY_WEIGHTS, 0,
+                          "llm weights"};
+    px_buffer *copy = NULL;
+    px_status status = host->mem_alloc(host, m->scope, &desc, &copy);
+    if (status != PX_OK) return status;
+    px_buffer_view view = {PX_HEADER_INIT(px_buffer_view), NULL, 0, 0, 0, 0};
+    if ((status = host->mem_address(host, copy, &view)) != PX_OK || view.host == NULL) {
+        host->mem_free(host, copy);
+        snprintf(e, c, "weights=copy needs host-addressable weight memory (this plugin computes on the CPU)");
+        return status != PX_OK ? status : PX_ERR_UNSUPPORTED;
+    }
+    memcpy(view.host, m->base + start, bytes);
+    gguf_close(m->gguf);
+    m->gguf = NULL;
+    host->mem_free(host, m->file);
+    m->file = copy;
+    m->base_offset = start;
+    m->base = (const uint8_t *)view.host; /* refreshed at every call */
     return PX_OK;
 }
 
@@ -253,7 +293,9 @@ px_status llm_model_create(px_plugin *plugin, const px_model_desc *desc, px_mode
     if (status == PX_OK) status = bind_globals(m, e, sizeof e);
     for (uint32_t il = 0; status == PX_OK && il < m->hp.n_layer; il++) status = llm_bind_layer_common(m, il, e, sizeof e);
     if (status == PX_OK) status = m->arch->configure(m, e, sizeof e);
-    if (status == PX_OK) status = parse_options(m, desc, e, sizeof e);
+    int copy_weights = 0;
+    if (status == PX_OK) status = parse_options(m, desc, &copy_weights, e, sizeof e);
+    if (status == PX_OK && copy_weights) status = copy_tensor_data(m, e, sizeof e);
     if (status == PX_OK) status = llm_scratch_allocate(m, desc->load_stream, e, sizeof e);
     if (status != PX_OK) {
         llm_model_free(m);

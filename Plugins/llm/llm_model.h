@@ -109,8 +109,11 @@ struct px_model {
     llm_tensor output_norm;   /* [n_embd] f32 */
     llm_tensor output;        /* [n_vocab, n_embd]; the token embeddings when the file ties them */
     gguf_file *gguf;          /* parsed view of the mapping (valid while `file` is mapped) */
-    px_buffer *file;          /* the host's read-only mapping of the GGUF file */
-    const uint8_t *base;      /* the mapping's address for the current call (re-queried every call) */
+    px_buffer *file;          /* the weights: the host's read-only mapping of the GGUF file, or (weights=copy) a
+                                 host-allocated weights buffer holding the file's tensor data, which the host may
+                                 evict to pinned memory and restore between calls */
+    const uint8_t *base;      /* the address of `file`'s first byte for the current call (re-queried every call) */
+    uint64_t base_offset;     /* file offset of `file`'s first byte: 0 for the mapping, the data section for a copy */
     uint64_t file_bytes;
     uint32_t context_length;  /* served context (<= n_ctx_train, option context_length) */
     uint32_t max_tokens;      /* max_batch_tokens */
@@ -126,7 +129,7 @@ struct px_model {
 
 /** Address of a tensor's first byte for the current call. */
 static inline const uint8_t *llm_data(const px_model *model, const llm_tensor *tensor) {
-    return model->base + tensor->offset;
+    return model->base + (tensor->offset - model->base_offset);
 }
 
 /** Binds a tensor by name and checks its shape: ne0 == `cols` and ne1 == `rows` (0 = any). Optional tensors that

@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func chunkedBodyOverTheLimitIsRefusedWhileStreaming() async throws {
-        var configuration = APIConfiguration()
+        var configuration = APIConfiguration.forTests
         configuration.maxBodyBytes = 1000
         let service = ScriptedModelService { _ in .events(helloEvents()) }
         try await withServer(service, configuration: configuration) { server in
@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test func quietStreamsGetPings() async throws {
-        var configuration = APIConfiguration()
+        var configuration = APIConfiguration.forTests
         configuration.pingInterval = .milliseconds(30)
         let service = ScriptedModelService { _ in .live }
         try await withServer(service, configuration: configuration) { server in
@@ -82,7 +82,7 @@ import Testing
     }
 
     @Test func idleConnectionsAreClosedAfterTheTimeout() async throws {
-        var configuration = APIConfiguration()
+        var configuration = APIConfiguration.forTests
         // Generous: on a loaded 2-core CI machine running every suite at once, even connect-then-send has taken
         // over a second (the timer runs from the connection's start).
         configuration.idleTimeout = .seconds(4)
@@ -130,7 +130,7 @@ import Testing
 @Suite struct APIServerTests {
     @Test func shutdownLetsAnInFlightStreamFinish() async throws {
         let service = ScriptedModelService { _ in .live }
-        let server = try await APIServer.start(host: "127.0.0.1", port: 0, service: service)
+        let server = try await APIServer.start(host: "127.0.0.1", port: 0, service: service, configuration: .forTests)
         let client = try await TestHTTPClient.connect(port: server.port)
         let idle = try await TestHTTPClient.connect(port: server.port)
         try await client.sendRequest("POST", "/v1/chat/completions",
@@ -153,7 +153,7 @@ import Testing
 
     @Test func shutdownCancelsWhatOutlivesTheGracePeriod() async throws {
         let service = ScriptedModelService { _ in .live }
-        let server = try await APIServer.start(host: "127.0.0.1", port: 0, service: service)
+        let server = try await APIServer.start(host: "127.0.0.1", port: 0, service: service, configuration: .forTests)
         let client = try await TestHTTPClient.connect(port: server.port)
         try await client.sendRequest("POST", "/v1/chat/completions",
                                      body: #"{"model":"chat","stream":true,"messages":[{"role":"user","content":"x"}]}"#)

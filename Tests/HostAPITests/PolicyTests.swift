@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct PolicyTests {
     @Test func preflightReflectsOriginAndRequestedHeaders() async throws {
-        var configuration = APIConfiguration()
+        var configuration = APIConfiguration.forTests
         configuration.allowedOrigins = .list(["http://app.test"])
         configuration.apiKeys = APIKeys(["k": .allModels])
         let service = ScriptedModelService { _ in .events(helloEvents()) }
@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func anyOriginIsReflected() async throws {
-        var configuration = APIConfiguration()
+        var configuration = APIConfiguration.forTests
         configuration.allowedOrigins = .any
         let service = ScriptedModelService { _ in .events(helloEvents()) }
         try await withServer(service, configuration: configuration) { server in
@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func keysGateV1ButNotHealthOrMetrics() async throws {
-        var configuration = APIConfiguration()
+        var configuration = APIConfiguration.forTests
         configuration.apiKeys = APIKeys(["all": .allModels, "limited": .models(["other"])])
         let service = ScriptedModelService(models: [.chatModel(), .chatModel(id: "other")]) { _ in .events(helloEvents()) }
         try await withServer(service, configuration: configuration) { server in

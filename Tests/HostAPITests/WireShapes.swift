@@ -136,7 +136,18 @@ struct ErrorShape: Decodable {
 }
 
 /// Starts a server on a free loopback port, runs `body`, then shuts the server down.
-func withServer(_ service: ScriptedModelService, configuration: APIConfiguration = APIConfiguration(),
+extension APIConfiguration {
+    /// The defaults, but idle connections are kept 10 minutes: CI runs every suite at once on two cores, where a
+    /// test has been seen waiting longer than the default 75 s between connecting and sending. The idle-close test
+    /// sets its own timeout.
+    static var forTests: APIConfiguration {
+        var configuration = APIConfiguration()
+        configuration.idleTimeout = .seconds(600)
+        return configuration
+    }
+}
+
+func withServer(_ service: ScriptedModelService, configuration: APIConfiguration = .forTests,
                 _ body: (APIServer) async throws -> Void) async throws {
     let server = try await APIServer.start(host: "127.0.0.1", port: 0, service: service, configuration: configuration)
     do {

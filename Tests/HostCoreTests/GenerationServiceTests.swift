@@ -17,13 +17,15 @@ import Testing
         var events = 0
     }
 
-    static func service(_ models: [(String, String)], maxWaiting: Int = 256) throws -> GenerationService {
+    static func service(_ models: [(String, String)], maxWaiting: Int = 256, options: [(String, String)] = [],
+                        weightBudget: UInt64? = nil, pinned: Set<String> = []) throws -> GenerationService {
         try #require(access(LLMPluginTests.pluginFolder + "/libplexus-llm.so", R_OK) == 0, "build the plugins first: make plugins")
         let service = GenerationService(devices: DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: 2),
-                                        pluginDirectories: [LLMPluginTests.pluginFolder], environment: [:])
+                                        pluginDirectories: [LLMPluginTests.pluginFolder], environment: [:], weightBudget: weightBudget)
         for (id, file) in models {
             var spec = ServedModelSpec(id: id, paths: [try ModelFiles.path(file)])
-            spec.options = [("context_length", "2048")]
+            spec.options = [("context_length", "2048")] + options
+            spec.alwaysResident = pinned.contains(id)
             spec.maxWaiting = maxWaiting
             service.load(spec)
         }
@@ -186,6 +188,45 @@ import Testing
         #expect(first.failure == nil && second.failure == nil)
         #expect(first.text == gemmaAlone && second.text == smolAlone && !gemmaAlone.isEmpty)
         #expect(service.metrics.deviceSeconds(model: "gemma") > 0 && service.metrics.deviceSeconds(model: "smol") > 0)
+    }
+
+    /// Two copies of SmolLM2 with their weights in host-allocated memory (weights=copy) under a budget that holds
+    /// one: each request to the parked one evicts the other and restores it; the answers equal those of a model
+    /// that never moved, and the metrics count every move.
+    @Test func weightsMoveWithinTheBudgetAndAnswersDoNotChange() async throws {
+        let reference = try Self.service([("smol", ModelFiles.smolLM2)])
+        let expected = await Self.collect(try reference.generate(Self.chat("Name a fruit.", max: 10))).text
+        reference.shutdown()
+        let bytes = try ModelFiles.size(ModelFiles.smolLM2)
+        let service = try Self.service([("a", ModelFiles.smolLM2), ("b", ModelFiles.smolLM2)], options: [("weights", "copy")],
+                                       weightBudget: bytes + bytes / 2)
+        defer { service.shutdown() }
+        for id in ["a", "b", "a", "b"] {
+            var request = Self.chat("Name a fruit.", max: 10)
+            request.model = id
+            let result = await Self.collect(try service.generate(request))
+            #expect(result.failure == nil && result.text == expected, "\(id): \(result.text) vs \(expected)")
+        }
+        let (a, b) = (service.metrics.weightMoves(model: "a"), service.metrics.weightMoves(model: "b"))
+        // Both load resident (over the budget: a, first by id among the never-used, is parked at once), then every
+        // request wakes its model and parks the other.
+        #expect(a.evictions == 3 && a.restores == 2 && b.evictions == 2 && b.restores == 2, "a \(a), b \(b)")
+        #expect(a.bytesRestored >= 2 * (bytes - (8 << 20)) && a.restoreSeconds > 0)
+        let text = service.metricsText()
+        #expect(text.contains(#"plexus_weights_resident{model="a"} 0"#) && text.contains(#"plexus_weights_resident{model="b"} 1"#))
+    }
+
+    @Test func aModelOverTheWeightBudgetOrPinnedBeyondItFailsToLoadClearly() async throws {
+        let bytes = try ModelFiles.size(ModelFiles.smolLM2)
+        let small = try Self.service([("a", ModelFiles.smolLM2)], options: [("weights", "copy")], weightBudget: bytes / 2)
+        defer { small.shutdown() }
+        let failure = try #require(small.models().first?.failure)
+        #expect(failure.contains("model 'a' has") && failure.contains("weight budget"), "\(failure)")
+        let pinned = try Self.service([("a", ModelFiles.smolLM2), ("b", ModelFiles.smolLM2)], options: [("weights", "copy")],
+                                      weightBudget: bytes + bytes / 2, pinned: ["a", "b"])
+        defer { pinned.shutdown() }
+        #expect(pinned.models().filter { $0.status == .ready }.count == 1)
+        #expect(pinned.models().contains { $0.failure?.contains("always-resident models") == true })
     }
 
     @Test func responseFormatConstrainsTheOutputToJSON() async throws {

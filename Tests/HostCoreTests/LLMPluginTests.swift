@@ -151,7 +151,8 @@ struct GreedyGolden: Decodable {
     @Test func refusesBadOptions() throws {
         let path = try ModelFiles.path(ModelFiles.smolLM2)
         for (key, value, message) in [("context_length", "100000", "exceeds the model's trained context"),
-                                      ("max_batch_tokens", "zero", "must be a positive integer")] {
+                                      ("max_batch_tokens", "zero", "must be a positive integer"),
+                                      ("weights", "mmap", "must be map or copy")] {
             do {
                 _ = try ModelSession.open(path: path, pluginDirectories: [Self.pluginFolder], environment: [:], options: [(key, value)])
                 Issue.record("\(key)=\(value) was accepted")

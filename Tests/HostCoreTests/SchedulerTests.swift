@@ -66,6 +66,22 @@ struct SchedulerTests {
         #expect(plan.items.isEmpty, "the small one must not overtake the big one that does not fit")
     }
 
+    @Test func aDrainingModelKeepsDecodingButAdmitsNothingNew() {
+        var view = Self.model([Self.decoding(1, at: 20), SequenceView(id: 2, arrival: 2, known: 10)])
+        #expect(Scheduler.plan(view).items.map(\.sequence) == [1, 2])
+        view.admits = false
+        #expect(Scheduler.plan(view).items.map(\.sequence) == [1])
+    }
+
+    /// A model waking from idle joins at the busy models' least virtual time, or when none is busy at the floor the
+    /// last busy ones reached: a model that was idle while another worked gets no credit for it (it would otherwise
+    /// own the device until it caught up).
+    @Test func idleTimeEarnsNoCredit() {
+        #expect(Scheduler.joiningTime(1, busy: [5, 3], floor: 2) == 3)
+        #expect(Scheduler.joiningTime(1, busy: [], floor: 4) == 4)
+        #expect(Scheduler.joiningTime(7, busy: [5], floor: 4) == 7)
+    }
+
     @Test func cancelledSequencesArePolledOrDropped() {
         var started = Self.decoding(1, at: 5)
         started.isCancelled = true

@@ -8,7 +8,7 @@ enum ServeCommand {
     static let usage = """
         usage: plexus serve [--catalog FILE] [--model [ID=]FILE]... [--host 127.0.0.1] [--port 8080] [--plugins DIR]...
                             [--option KEY=VALUE]... [--threads N] [--api-key KEY]... [--cors-origin ORIGIN]...
-                            [--max-waiting N] [--kv-mib MIB]
+                            [--max-waiting N] [--kv-mib MIB] [--weights-mib MIB]
 
           --catalog      the models, their options and the API keys (Specs/catalog.md); --model adds more.
                          With neither --catalog nor --model: the default catalog (smollm2-135m-instruct, gemma3-270m),
@@ -21,6 +21,10 @@ enum ServeCommand {
           --cors-origin  a browser origin allowed by CORS, or * for any
           --max-waiting  requests a model queues before answering 429 (default 256)
           --kv-mib       KV cache memory per model in MiB (default 256; never less than one full context)
+          --weights-mib  memory the models' weights share, in MiB: when a parked model gets a request and does
+                         not fit, the coldest idle models are parked in host memory to make room (default: no
+                         limit, or the catalog's server.weights_mib; weights a plugin maps from the file are
+                         not counted, e.g. the LLM plugin's unless it runs with --option weights=copy)
 
         SIGHUP (or POST /admin/reload with an admin key of the catalog) re-reads the catalog: added models load,
         removed ones finish their requests and unload, changed ones load anew, keys change at once; an invalid
@@ -47,12 +51,15 @@ enum ServeCommand {
             throw UsageError("--port needs a number in 0...65535")
         }
         let plan = try flags.plan(catalog, environment: environment)
-        return serve(plan, flags: flags, host: host, port: port, environment: environment)
+        var settings = flags
+        settings.weightsMiB = flags.weightsMiB ?? catalog.weightsMiB
+        return serve(plan, flags: settings, host: host, port: port, environment: environment)
     }
 
     private static func serve(_ plan: ServePlan, flags: ServeFlags, host: String, port: Int, environment: [String: String]) -> Int32 {
         let devices = DeviceSet.discover(environment: environment, cpuThreads: flags.threads)
-        let service = GenerationService(devices: devices, pluginDirectories: flags.directories, environment: environment)
+        let service = GenerationService(devices: devices, pluginDirectories: flags.directories, environment: environment,
+                                        weightBudget: flags.weightsMiB.map { $0 << 20 })
         for spec in plan.specs {
             Output.line("plexus: loading \(spec.id) from \(spec.paths[0])")
             service.load(spec, done: report)

@@ -15,6 +15,8 @@ struct ServeFlags: Sendable {
     var origins: [String] = []
     var maxWaiting = 256
     var kvMiB: UInt64 = 256
+    /// Weight memory the models share (nil: no limit, every model stays resident).
+    var weightsMiB: UInt64?
 
     static func parse(_ arguments: ArgumentList) throws(UsageError) -> ServeFlags {
         var arguments = arguments
@@ -31,6 +33,10 @@ struct ServeFlags: Sendable {
         if let text = try arguments.value("--max-waiting") {
             guard let value = Int(text), value >= 0 else { throw UsageError("--max-waiting needs a count") }
             flags.maxWaiting = value
+        }
+        if let text = try arguments.value("--weights-mib") {
+            guard let value = UInt64(text), value > 0, value < 1 << 30 else { throw UsageError("--weights-mib needs a size in MiB") }
+            flags.weightsMiB = value
         }
         if let text = try arguments.value("--kv-mib") {
             guard let value = UInt64(text), value > 0, value < 1 << 30 else { throw UsageError("--kv-mib needs a size in MiB") }

@@ -23,6 +23,13 @@ enum ModelFiles {
         return path
     }
 
+    /// The size of model `name`'s file in bytes.
+    static func size(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> UInt64 {
+        var info = stat()
+        try #require(stat(try path(name, sourceLocation: sourceLocation), &info) == 0, sourceLocation: sourceLocation)
+        return UInt64(info.st_size)
+    }
+
     /// Model `name`, opened.
     static func open(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> GGUFFile {
         try GGUFFile(path: path(name, sourceLocation: sourceLocation))

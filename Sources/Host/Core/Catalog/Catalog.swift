@@ -39,6 +39,8 @@ public struct Catalog: Sendable {
     public var host: String?
     public var port: Int?
     public var corsOrigins: [String] = []
+    /// Memory the models' weights share, in MiB (nil: no limit).
+    public var weightsMiB: UInt64?
 
     /// An empty catalog (models come from the command line).
     public init() {}
@@ -51,6 +53,7 @@ public struct Catalog: Sendable {
         spec.weight = model.weight
         spec.maxWaiting = model.maxWaiting
         spec.kvBytes = model.kvMiB << 20
+        spec.alwaysResident = model.residency == .resident
         return spec
     }
 }

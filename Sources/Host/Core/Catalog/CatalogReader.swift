@@ -64,10 +64,11 @@ struct CatalogReader {
         }
         if let keys = fields["api_keys"] { catalog.keys = try self.keys(keys, names: names) }
         if let server = fields["server"] {
-            let settings = try object(server, "server", allowed: ["host", "port", "cors_origins"])
+            let settings = try object(server, "server", allowed: ["host", "port", "cors_origins", "weights_mib"])
             catalog.host = try string(settings["host"], "server.host")
             catalog.port = try integer(settings["port"], "server.port", in: 0...65535)
             catalog.corsOrigins = try strings(settings["cors_origins"], "server.cors_origins") ?? []
+            catalog.weightsMiB = try integer(settings["weights_mib"], "server.weights_mib", in: 1...(1 << 30)).map(UInt64.init)
         }
         return catalog
     }

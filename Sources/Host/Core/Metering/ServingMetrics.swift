@@ -17,6 +17,11 @@ public final class ServingMetrics: Sendable {
         var deviceSeconds = 0.0
         var steps = 0
         var preemptions = 0
+        var weightsResident = true
+        var weightEvictions = 0
+        var weightRestores = 0
+        var weightBytesRestored: UInt64 = 0
+        var weightRestoreSeconds = 0.0
         var deviceSecondsByKey: [String: Double] = [:]
     }
 
@@ -29,6 +34,14 @@ public final class ServingMetrics: Sendable {
         models.withLock { all in
             if all[model] == nil { order.withLock { $0.append(model) } }
             change(&all[model, default: Model()])
+        }
+    }
+
+    /// Weight moves of `model` so far: evictions, restores, bytes restored and the seconds they took.
+    public func weightMoves(model: String) -> (evictions: Int, restores: Int, bytesRestored: UInt64, restoreSeconds: Double) {
+        models.withLock { all in
+            let m = all[model] ?? Model()
+            return (m.weightEvictions, m.weightRestores, m.weightBytesRestored, m.weightRestoreSeconds)
         }
     }
 
@@ -63,6 +76,11 @@ public final class ServingMetrics: Sendable {
             ("plexus_device_seconds_total", "counter", "Device time of the model's steps.", { $0.deviceSeconds }),
             ("plexus_steps_total", "counter", "Steps run.", { Double($0.steps) }),
             ("plexus_preemptions_total", "counter", "Sequences that gave their KV pages back under memory pressure.", { Double($0.preemptions) }),
+            ("plexus_weights_resident", "gauge", "1 while the model's weights are in the memory it computes from.", { $0.weightsResident ? 1 : 0 }),
+            ("plexus_weight_evictions_total", "counter", "Times the model's weights were parked in host memory.", { Double($0.weightEvictions) }),
+            ("plexus_weight_restores_total", "counter", "Times the model's weights were brought back (wakes).", { Double($0.weightRestores) }),
+            ("plexus_weight_restore_bytes_total", "counter", "Weight bytes brought back.", { Double($0.weightBytesRestored) }),
+            ("plexus_weight_restore_seconds_total", "counter", "Time spent bringing weights back.", { $0.weightRestoreSeconds }),
         ]
         for (name, type, help, value) in values {
             out.describe(name, type: type, help: help)

@@ -205,6 +205,11 @@ public final class LoadedModel: @unchecked Sendable {
         }
     }
 
+    /// Weight bytes the memory tiers can move: every weight buffer but file mappings (the OS pages those).
+    public var movableWeightBytes: UInt64 {
+        weightBuffers().filter { $0.memory != UInt32(PX_MEMORY_FILE) }.reduce(0) { $0 + $1.bytes }
+    }
+
     /// Whether any weight buffer is parked.
     public var isEvicted: Bool { weightBuffers().contains { $0.isParked } }
 

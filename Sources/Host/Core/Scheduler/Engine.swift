@@ -1,15 +1,23 @@
 import PluginABI
 
 /// The one engine of a host: a thread that steps every served model on one shared stream, a step at a time,
-/// as the `Scheduler` plans. Other threads only submit sequences, add models, wake it and cancel; everything else
-/// is the engine thread's own state.
+/// as the `Scheduler` plans, and keeps the models' weights within the memory budget as the `ResidencyPolicy`
+/// plans (moves run on copy lanes beside the steps). Other threads only submit sequences, add models, wake it,
+/// cancel and report finished moves; everything else is the engine thread's own state.
 final class Engine: @unchecked Sendable {
+    /// The weight-memory budget and the copy lanes weight moves use.
+    struct Residency {
+        var budget: UInt64
+        var lanes: [DeviceStream]
+    }
+
     // SAFETY: fields under "lock" are touched only inside `lock`; fields under "engine thread" only on the
     // engine thread (between `start` and the end of `run`).
     let metrics: ServingMetrics
     // lock: every step, when a benchmark asks.
     private var trace: StepTrace?
     private let executor: StepExecutor
+    private let residency: Residency?
     private let lock = ConditionLock()
     // lock:
     private var inbox: [(ServingModel, ScheduledSequence)] = []
@@ -18,13 +26,19 @@ final class Engine: @unchecked Sendable {
     private var waiting: [String: Int] = [:]
     private var wakeups: UInt64 = 0
     private var stopping = false
+    private var finishedMoves: [(ServingModel, Result<TransferReport, PluginError>)] = []
     // engine thread:
     private var models: [ServingModel] = []
     private var thread: HostThread?
+    private var steps: UInt64 = 0
+    /// The least virtual time of the busy models, never decreasing: where a model waking from idle joins when no
+    /// other model is busy.
+    private var virtualFloor = 0.0
 
-    init(stream: DeviceStream, metrics: ServingMetrics) {
+    init(stream: DeviceStream, metrics: ServingMetrics, residency: Residency? = nil) {
         executor = StepExecutor(stream: stream)
         self.metrics = metrics
+        self.residency = residency
     }
 
     func start() {
@@ -78,16 +92,20 @@ final class Engine: @unchecked Sendable {
             self.models += models
             for (model, sequence) in arrivals { enqueue(sequence, on: model) }
             if stop { self.models.forEach { $0.sequences.forEach { $0.cancel() } } }
+            completeMoves()
+            if !stop { planResidency() }
             busy = step()
             unloadRetired()
-            if stop && self.models.allSatisfy({ $0.sequences.isEmpty }) { return }
+            if stop && self.models.allSatisfy({ $0.sequences.isEmpty && $0.move == nil }) { return }
         }
     }
 
     /// Unloads the retiring models that have no sequences left.
     private func unloadRetired() {
         let idle = lock.locked { () -> [ServingModel] in
-            let idle = retiringModels.filter { model in model.sequences.isEmpty && models.contains { $0 === model } }
+            let idle = retiringModels.filter { model in
+                model.sequences.isEmpty && model.move == nil && models.contains { $0 === model }
+            }
             retiringModels.removeAll { model in idle.contains { $0 === model } }
             return idle
         }
@@ -110,11 +128,75 @@ final class Engine: @unchecked Sendable {
         }
     }
 
+    // MARK: residency
+
+    /// Starts the weight moves the residency policy plans; marks the models it drains.
+    private func planResidency() {
+        guard let residency else { return }
+        let plan = ResidencyPolicy.plan(models.map { $0.residencyView() }, budget: residency.budget)
+        for model in models {
+            model.draining = plan.draining.contains(model.id)
+            if plan.evict.contains(model.id) { startMove(model, to: .parked, over: residency.lanes) }
+            if plan.restore.contains(model.id) { startMove(model, to: .resident, over: residency.lanes) }
+        }
+    }
+
+    /// Moves the model's weights on a thread of its own (the copies run on the lanes); the engine keeps stepping
+    /// the other models and hears of the end through `finishedMoves`.
+    private func startMove(_ model: ServingModel, to target: WeightState, over lanes: [DeviceStream]) {
+        model.weights = target == .parked ? .evicting : .restoring
+        model.move = HostThread { [self] in
+            let result: Result<TransferReport, PluginError>
+            do throws(PluginError) {
+                result = .success(target == .parked ? try model.model.evictWeights(over: lanes)
+                                                     : try model.model.beginRestoringWeights(over: lanes).finish())
+            } catch {
+                result = .failure(error)
+            }
+            lock.broadcast { finishedMoves.append((model, result)); wakeups += 1 }
+        }
+    }
+
+    /// Applies the weight moves that ended: the model is resident or parked now. A restore that failed leaves it
+    /// parked and fails its waiting sequences (retrying would fail the same way); a failed eviction leaves it resident.
+    private func completeMoves() {
+        let finished = lock.locked { () -> [(ServingModel, Result<TransferReport, PluginError>)] in
+            defer { finishedMoves.removeAll() }
+            return finishedMoves
+        }
+        for (model, result) in finished {
+            model.move?.join()
+            model.move = nil
+            let restoring = model.weights == .restoring
+            switch result {
+            case .success(let report):
+                model.weights = restoring ? .resident : .parked
+                if restoring { model.lastUsed = steps }
+                metrics.update(model.id) { metrics in
+                    metrics.weightsResident = restoring
+                    if restoring {
+                        metrics.weightRestores += 1
+                        metrics.weightBytesRestored += report.bytes
+                        metrics.weightRestoreSeconds += report.seconds
+                    } else {
+                        metrics.weightEvictions += 1
+                    }
+                }
+            case .failure(let error):
+                model.weights = restoring ? .parked : .resident
+                guard restoring else { continue }
+                let failure = ServiceError(.internalError, "model '\(model.id)' could not be brought back into memory: \(error.message)")
+                for sequence in model.sequences where sequence.request == nil && sequence.pages.isEmpty {
+                    end(sequence, on: model, with: .failed(failure), outcome: "error")
+                }
+            }
+        }
+    }
+
     private func enqueue(_ sequence: ScheduledSequence, on model: ServingModel) {
         if model.sequences.isEmpty {
-            // A model that wakes up joins at the least virtual time of the busy ones: idle time earns no credit.
             let busyTimes = models.filter { !$0.sequences.isEmpty }.map(\.virtualTime)
-            model.virtualTime = max(model.virtualTime, busyTimes.min() ?? model.virtualTime)
+            model.virtualTime = Scheduler.joiningTime(model.virtualTime, busy: busyTimes, floor: virtualFloor)
         }
         model.sequences.append(sequence)
         sequence.emit(.started(promptTokens: sequence.promptCount))
@@ -123,6 +205,8 @@ final class Engine: @unchecked Sendable {
     /// One engine step: schedule -> execute -> apply aborts -> update -> emit. Returns whether a step ran.
     private func step() -> Bool {
         guard let (model, plan) = schedule() else { return false }
+        steps += 1
+        model.lastUsed = steps
         release(plan, on: model)
         let outcome = executor.execute(plan, on: model)
         if let trace = lock.locked({ trace }), let started = outcome.started {
@@ -131,6 +215,7 @@ final class Engine: @unchecked Sendable {
         applyAborts(outcome, on: model)
         update(model, with: outcome)
         account(model, plan: plan, outcome: outcome)
+        if let least = models.filter({ !$0.sequences.isEmpty }).map(\.virtualTime).min() { virtualFloor = max(virtualFloor, least) }
         return plan.runsStep || !plan.dropped.isEmpty
     }
 

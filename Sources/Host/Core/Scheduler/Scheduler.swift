@@ -18,6 +18,14 @@ public enum Scheduler {
         }
     }
 
+    /// The virtual time of a model that becomes busy after being idle: at least the least virtual time of the busy
+    /// models, or when none is busy, at least `floor` (the least virtual time the busy models had last, which never
+    /// decreases). So idle time earns no credit: a model that was idle while another worked does not then get the
+    /// device to itself until it has caught up.
+    public static func joiningTime(_ own: Double, busy: [Double], floor: Double) -> Double {
+        max(own, busy.min() ?? floor)
+    }
+
     /// Virtual time a step of `seconds` costs a model of `weight`, by whether it served an interactive sequence.
     public static func charge(seconds: Double, weight: Double, interactive: Bool) -> Double {
         seconds / (weight * (interactive ? 1 : batchShare))
@@ -95,8 +103,9 @@ private struct Planner {
 
     /// Sequences without pages (new, or preempted earlier) start, in order, while their whole prompt fits in the
     /// free pages left after one page of headroom per decoding sequence; the first that does not fit stops the
-    /// rest, so a long prompt is not starved by shorter ones behind it.
+    /// rest, so a long prompt is not starved by shorter ones behind it. A draining model admits none.
     mutating func planAdmissions() {
+        guard model.admits else { return }
         let headroom = plan.items.filter { $0.count == 1 }.count
         let preempted = Set(plan.preempted)
         for sequence in live where sequence.pages == 0 && !planned.contains(sequence.id) && !preempted.contains(sequence.id) {

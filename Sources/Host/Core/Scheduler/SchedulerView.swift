@@ -50,6 +50,8 @@ public struct ModelView: Equatable, Sendable {
     /// Another model on the same stream has interactive sequences: this model's prefill is sliced too, so their
     /// next token waits at most one short step.
     public var othersInteractive = false
+    /// Whether new sequences may start (false while the model drains to make room for another model's weights).
+    public var admits = true
     public var sequences: [SequenceView]
 
     public init(id: String, weight: Double = 1, virtualTime: Double = 0, maxBatchTokens: Int, maxBatchItems: Int,

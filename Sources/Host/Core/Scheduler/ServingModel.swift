@@ -18,15 +18,29 @@ final class ServingModel: @unchecked Sendable {
     var virtualTime = 0.0
     /// Compiled response_format grammars by schema text (any thread; bounded).
     let grammars = GrammarCache()
+    /// Never evicted (the catalog's `always_resident`).
+    let pinned: Bool
+    /// Weight bytes the memory tiers move for this model (its file mappings excluded).
+    let movableWeightBytes: UInt64
+    /// Where the weights are; the model steps only while they are resident.
+    var weights = WeightState.resident
+    /// Starts no new sequence: it makes room for a waking model once its running ones end.
+    var draining = false
+    /// The engine step after which the model last stepped.
+    var lastUsed: UInt64 = 0
+    /// The thread carrying out a weight move in flight.
+    var move: HostThread?
 
     init(id: String, model: LoadedModel, frontend: TextFrontend, weight: Double = 1, maxWaiting: Int = 256,
-         sliceSeconds: Double = 0.025) {
+         sliceSeconds: Double = 0.025, pinned: Bool = false) {
         self.id = id
         self.model = model
         self.frontend = frontend
         self.weight = weight
         self.maxWaiting = maxWaiting
         self.sliceSeconds = sliceSeconds
+        self.pinned = pinned
+        movableWeightBytes = model.movableWeightBytes
         pool = KVPagePool(pages: model.kvPageCount)
     }
 
@@ -52,10 +66,23 @@ final class ServingModel: @unchecked Sendable {
     /// Sequences that have not started (no pages, no request).
     var waitingCount: Int { sequences.filter { $0.pages.isEmpty && $0.request == nil }.count }
 
+    /// What the scheduler sees. A model whose weights are not resident shows only the cancelled sequences that never
+    /// started (they end without a step); a draining one admits nothing new.
     func view() -> ModelView {
-        ModelView(id: id, weight: weight, virtualTime: virtualTime, maxBatchTokens: Int(model.info.maxBatchTokens),
-                  maxBatchItems: Int(model.info.maxBatchItems), interactiveChunk: interactiveChunk,
-                  pageTokens: Int(model.info.kvPageTokens), freePages: pool.free, sequences: sequences.map { $0.view() })
+        let visible = weights == .resident ? sequences : sequences.filter { $0.isCancelled && $0.request == nil }
+        var view = ModelView(id: id, weight: weight, virtualTime: virtualTime, maxBatchTokens: Int(model.info.maxBatchTokens),
+                             maxBatchItems: Int(model.info.maxBatchItems), interactiveChunk: interactiveChunk,
+                             pageTokens: Int(model.info.kvPageTokens), freePages: pool.free, sequences: visible.map { $0.view() })
+        view.admits = !draining
+        return view
+    }
+
+    /// What the residency policy sees.
+    func residencyView() -> ResidencyView {
+        let started = sequences.contains { !$0.pages.isEmpty || $0.request != nil }
+        let oldest = sequences.filter { $0.pages.isEmpty && $0.request == nil && !$0.isCancelled }.map(\.arrival).min()
+        return ResidencyView(id: id, bytes: movableWeightBytes, state: weights, pinned: pinned, busy: started,
+                             oldestWaiting: oldest, lastUsed: lastUsed, draining: draining)
     }
 
     /// Ends a sequence for good: its pages go back, its request is destroyed, it leaves the model.

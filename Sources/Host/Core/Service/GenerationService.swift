@@ -17,6 +17,9 @@ public final class GenerationService: ModelService {
 
     private let plugins: PluginLoadReport
     private let devices: DeviceSet
+    private let weightBudget: UInt64?
+    /// Movable weight bytes of the always-resident models loaded or loading.
+    private let pinnedWeights = Mutex<UInt64>(0)
     private let stream: DeviceStream
     private let engine: Engine
     private let entries = Mutex<[Entry]>([])
@@ -25,12 +28,19 @@ public final class GenerationService: ModelService {
     private let nextSerial = Atomic<Int>(1)
 
     /// A service over the plugins found on `pluginDirectories` (and PLEXUS_PLUGIN_PATH), on the CPU device.
-    public init(devices: DeviceSet, pluginDirectories: [String], environment: [String: String]) {
+    /// With a `weightBudget`, the weights of the models together stay within that many bytes of the memory they
+    /// compute from: models that are not pinned are parked in host memory when others need room, and brought back
+    /// when their requests come (Specs/scheduler.md, "Residency").
+    public init(devices: DeviceSet, pluginDirectories: [String], environment: [String: String], weightBudget: UInt64? = nil) {
         self.devices = devices
+        self.weightBudget = weightBudget
         let loader = PluginLoader(memory: HostMemory(), cpu: devices.cpu) { _ in }
         plugins = loader.loadAll(PluginSearchPath.resolve(commandLine: pluginDirectories, environment: environment))
         stream = devices.cpu.makeStream(label: "engine")
-        engine = Engine(stream: stream, metrics: ServingMetrics())
+        let residency = weightBudget.map { budget in
+            Engine.Residency(budget: budget, lanes: [devices.cpu.makeStream(label: "weights 0"), devices.cpu.makeStream(label: "weights 1")])
+        }
+        engine = Engine(stream: stream, metrics: ServingMetrics(), residency: residency)
         engine.start()
     }
 
@@ -53,7 +63,7 @@ public final class GenerationService: ModelService {
                 let served = try open(spec)
                 engine.add(served)
                 let kept = update(serial) { $0.served = served; $0.status = .ready }
-                if let kept { listing = kept } else { engine.retire(served) }
+                if let kept { listing = kept } else { retire(served) }
             } catch {
                 listing = update(serial) { $0.status = .failed; $0.failure = "\(error)" } ?? listing
             }
@@ -100,7 +110,7 @@ public final class GenerationService: ModelService {
             }
             return retiring
         }
-        retiring.forEach { engine.retire($0) }
+        retiring.forEach { retire($0) }
         toLoad.forEach { load($0, done: done) }
         return summary
     }
@@ -120,8 +130,35 @@ public final class GenerationService: ModelService {
             model.unload(on: stream)
             throw ServiceError(.unsupported, "model '\(spec.id)' is not a token model; only LLMs are served yet")
         }
+        if let budget = weightBudget {
+            let bytes = model.movableWeightBytes
+            // Pinned bytes are reserved here, under the lock, so models loading side by side cannot both fit.
+            let pinned = spec.alwaysResident ? pinnedWeights.withLock { total -> UInt64? in
+                guard total + bytes <= budget else { return total + bytes }
+                total += bytes
+                return nil
+            } : nil
+            guard bytes <= budget, pinned == nil else {
+                model.unload(on: stream)
+                let what = bytes > budget ? "model '\(spec.id)' has \(Self.mib(bytes)) of weights"
+                                          : "the always-resident models with '\(spec.id)' have \(Self.mib(pinned!)) of weights"
+                throw ServiceError(.invalidRequest, "\(what); the weight budget is \(Self.mib(budget))", retryable: false)
+            }
+        }
         let frontend = try TextFrontend.load(path: path, modelName: spec.id)
-        return ServingModel(id: spec.id, model: model, frontend: frontend, weight: spec.weight, maxWaiting: spec.maxWaiting)
+        return ServingModel(id: spec.id, model: model, frontend: frontend, weight: spec.weight, maxWaiting: spec.maxWaiting,
+                            pinned: spec.alwaysResident)
+    }
+
+    /// Takes a model out of service (it drains, then unloads) and gives back its pinned weight reservation.
+    private func retire(_ served: ServingModel) {
+        if served.pinned { pinnedWeights.withLock { $0 -= min($0, served.movableWeightBytes) } }
+        engine.retire(served)
+    }
+
+    private static func mib(_ bytes: UInt64) -> String {
+        let tenths = (bytes * 10 + (1 << 19)) >> 20
+        return "\(tenths / 10).\(tenths % 10) MiB"
     }
 
     /// Pages for `bytes` of KV memory, and never fewer than one full context needs.

@@ -12,6 +12,8 @@ public struct ServedModelSpec: Sendable {
     public var maxWaiting = 256
     /// KV memory of the model in bytes (rounded down to whole pages; at least one full context).
     public var kvBytes: UInt64 = 256 << 20
+    /// The catalog's `residency: always_resident`: the weights are never evicted to make room for another model.
+    public var alwaysResident = false
 
     public init(id: String, paths: [String]) {
         self.id = id
@@ -21,7 +23,7 @@ public struct ServedModelSpec: Sendable {
     /// Whether `other` would serve the same model the same way (a reload keeps it running).
     func sameServing(as other: ServedModelSpec) -> Bool {
         id == other.id && aliases == other.aliases && paths == other.paths && weight == other.weight
-            && maxWaiting == other.maxWaiting && kvBytes == other.kvBytes
+            && maxWaiting == other.maxWaiting && kvBytes == other.kvBytes && alwaysResident == other.alwaysResident
             && options.map { "\($0.0)=\($0.1)" } == other.options.map { "\($0.0)=\($0.1)" }
     }
 }

@@ -30,9 +30,13 @@ struct TierMover {
         self.chunkBytes = chunkBytes
     }
 
-    /// Parks every resident weight buffer in pinned host memory and frees its device memory.
+    /// Parks every resident weight buffer in pinned host memory and frees its device memory. File mappings stay:
+    /// the OS already pages them from the file.
     func evict(_ buffers: [HostBuffer]) throws(ServiceFailure) -> TransferReport {
-        try begin(buffers.filter { $0.residency == UInt32(PX_RESIDENCY_WEIGHTS) && !$0.isParked }, parked: true).finish()
+        let movable = buffers.filter {
+            $0.residency == UInt32(PX_RESIDENCY_WEIGHTS) && $0.memory != UInt32(PX_MEMORY_FILE) && !$0.isParked
+        }
+        return try begin(movable, parked: true).finish()
     }
 
     /// Brings every parked buffer back into the memory kind it was allocated with, waiting for all of it.
