@@ -1,3 +1,4 @@
+import Glibc
 import HostCore
 
 /// `plexus bench`: benchmarks (never timed tests). Device benchmarks print a table, or JSON with --json.
@@ -7,6 +8,7 @@ enum BenchCommand {
                plexus bench cpu [--threads N] [--json]
                plexus bench cuda [--json]
                plexus bench scheduler --chat FILE --job FILE [-n 64] [--threads N] [--plugins DIR]... [--json]
+               plexus bench wake FILE.gguf [-r 6] [--threads N] [--plugins DIR]... [--json]
 
           --model  prompt processing (pp: a prompt of p random tokens in one prefill) and generation (tg: n
                    single-token decode steps) in tokens/s, mean and standard deviation over r runs, as llama-bench
@@ -15,6 +17,9 @@ enum BenchCommand {
           scheduler  two models on one engine: switch cost between resident models (p50/p99), and the
                  inter-token latency of a chat stream (--chat, a model with a chat template) alone and beside a long
                  job of the other model (--job: a 1400-word prompt + n tokens, batch priority)
+          wake   waking an evicted model: two copies of FILE (LLM plugin, weights=copy) under a weight budget
+                 that holds one, requests alternating between them; restore bandwidth vs a memcpy of the same
+                 bytes (the link on a CPU host), time to first token when the request wakes its model vs resident
           cuda   empty-kernel launch through the host table vs raw cuLaunchKernel, 4-stream overlap, pinned and
                  pageable host-to-device bandwidth, evict/restore bandwidth vs the measured link (needs a GPU)
 
@@ -66,6 +71,7 @@ enum BenchCommand {
         let threads = try arguments.threads()
         let target = try arguments.positional("what to benchmark (cpu, cuda or scheduler)")
         if target == "scheduler" { return try benchScheduler(arguments, threads: threads, json: json) }
+        if target == "wake" { return try benchWake(arguments, threads: threads, json: json) }
         try arguments.finish()
         let results: [BenchResult]
         switch target {
@@ -93,25 +99,58 @@ enum BenchCommand {
         let tokens = try count(&arguments, "-n", default: 64)
         let directories = try arguments.values("--plugins")
         try arguments.finish()
-        let environment = ProcessEnvironment.current()
-        let service = GenerationService(devices: DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: threads),
-                                        pluginDirectories: directories, environment: environment)
+        guard let service = loadService([("chat", chat), ("job", job)], options: [], budget: nil, threads: threads,
+                                        directories: directories) else { return 1 }
         defer { service.shutdown() }
-        for (id, path) in [("chat", chat), ("job", job)] {
+        let benchmark = SchedulerBenchmark(service: service, chatModel: "chat", jobModel: "job", tokens: max(tokens, 8))
+        return report(json: json) { try await benchmark.run() }
+    }
+
+    private static func benchWake(_ arguments: ArgumentList, threads: Int?, json: Bool) throws(UsageError) -> Int32 {
+        var arguments = arguments
+        let rounds = max(2, try count(&arguments, "-r", default: 6))
+        let directories = try arguments.values("--plugins")
+        let path = try arguments.positional("the model file")
+        try arguments.finish()
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            Output.error("plexus: cannot read \(path)")
+            return 1
+        }
+        // A budget of one and a half files: one copy fits, two do not.
+        let budget = UInt64(info.st_size) + UInt64(info.st_size) / 2
+        guard let service = loadService([("a", path), ("b", path)], options: [("weights", "copy")], budget: budget, threads: threads,
+                                        directories: directories) else { return 1 }
+        defer { service.shutdown() }
+        let benchmark = WakeBenchmark(service: service, models: ("a", "b"), rounds: rounds)
+        return report(json: json) { try await benchmark.run() }
+    }
+
+    /// A service on the CPU with `models` loaded (context 4096 plus `options`); nil, after saying why, if one failed.
+    private static func loadService(_ models: [(String, String)], options: [(String, String)], budget: UInt64?, threads: Int?,
+                                    directories: [String]) -> GenerationService? {
+        let service = GenerationService(devices: DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: threads),
+                                        pluginDirectories: directories, environment: ProcessEnvironment.current(), weightBudget: budget)
+        for (id, path) in models {
             var spec = ServedModelSpec(id: id, paths: [path])
-            spec.options = [("context_length", "4096")]
+            spec.options = [("context_length", "4096")] + options
             service.load(spec)
         }
         service.waitForLoads()
         if let failed = service.models().first(where: { $0.status != .ready }) {
             Output.error("plexus: \(failed.id) failed to load: \(failed.failure ?? "unknown")")
-            return 1
+            service.shutdown()
+            return nil
         }
-        let benchmark = SchedulerBenchmark(service: service, chatModel: "chat", jobModel: "job", tokens: max(tokens, 8))
-        switch blocking({ try await benchmark.run() }) {
+        return service
+    }
+
+    /// Runs a benchmark and prints its results; the exit status.
+    private static func report(json: Bool, _ run: @escaping @Sendable () async throws -> [BenchResult]) -> Int32 {
+        switch blocking(run) {
         case .success(let results):
             for line in json ? [BenchResult.json(results)] : BenchResult.table(results) { Output.line(line) }
-            return 0
+            return results.contains { $0.failed } ? 1 : 0
         case .failure(let error):
             Output.error("plexus: \(error)")
             return 1
