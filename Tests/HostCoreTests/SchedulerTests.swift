@@ -82,6 +82,34 @@ struct SchedulerTests {
         #expect(Scheduler.joiningTime(7, busy: [5], floor: 4) == 7)
     }
 
+    /// Within a priority class, the API key that used less device time goes first: here only two new sequences
+    /// fit; the light key's later arrival is admitted before the heavy key's second one.
+    @Test func theKeyThatUsedLessIsAdmittedFirstWithinAClass() {
+        let heavy = 9.0, light = 1.0
+        let sequences = [SequenceView(id: 1, arrival: 1, known: 20, keyTime: heavy), SequenceView(id: 2, arrival: 2, known: 20, keyTime: heavy),
+                         SequenceView(id: 3, arrival: 3, known: 20, keyTime: light),
+                         SequenceView(id: 4, priority: .batch, arrival: 0, known: 20, keyTime: 0)]
+        let plan = Scheduler.plan(Self.model(sequences, items: 2))
+        #expect(plan.items.map(\.sequence) == [3, 1])
+        // The class still comes first: a batch sequence of an idle key waits behind interactive ones.
+        #expect(Scheduler.plan(Self.model(sequences, items: 4)).items.map(\.sequence) == [3, 1, 2, 4])
+    }
+
+    @Test func keyTimesChargeActiveKeysAndAJoiningKeyGetsNoCreditForIdleTime() {
+        var times = KeyTimes()
+        times.arrive("a")
+        times.charge("a", seconds: 5)
+        times.arrive("b")  // joins at a's 5, not 0
+        #expect(times["b"] == 5 && times["a"] == 5)
+        times.charge("b", seconds: 1)
+        times.leave("a")
+        times.leave("b")
+        times.arrive("a")  // nobody active: joins at the floor the active keys last reached (5), keeps its own 5
+        #expect(times["a"] == 5)
+        times.arrive(nil)
+        #expect(times[nil] == 5)
+    }
+
     @Test func cancelledSequencesArePolledOrDropped() {
         var started = Self.decoding(1, at: 5)
         started.isCancelled = true
@@ -129,7 +157,8 @@ struct SchedulerTests {
                 sequences.append(SequenceView(id: UInt64(id), priority: rng.next() % 3 == 0 ? .batch : .interactive,
                                               arrival: UInt64(id), known: known, computed: computed,
                                               pages: started ? (computed + 15) / 16 + Int(rng.next() % 2) : 0,
-                                              hasRequest: started, isCancelled: rng.next() % 10 == 0))
+                                              hasRequest: started, isCancelled: rng.next() % 10 == 0,
+                                              keyTime: Double(rng.next() % 4)))
             }
             let view = Self.model(sequences, free: Int(rng.next() % 40), tokens: 1 + Int(rng.next() % 128),
                                   items: 1 + Int(rng.next() % 8), chunk: 1 + Int(rng.next() % 32))

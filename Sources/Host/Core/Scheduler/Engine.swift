@@ -34,6 +34,7 @@ final class Engine: @unchecked Sendable {
     /// The least virtual time of the busy models, never decreasing: where a model waking from idle joins when no
     /// other model is busy.
     private var virtualFloor = 0.0
+    private var keyTimes = KeyTimes()
 
     init(stream: DeviceStream, metrics: ServingMetrics, residency: Residency? = nil) {
         executor = StepExecutor(stream: stream)
@@ -199,6 +200,7 @@ final class Engine: @unchecked Sendable {
             model.virtualTime = Scheduler.joiningTime(model.virtualTime, busy: busyTimes, floor: virtualFloor)
         }
         model.sequences.append(sequence)
+        keyTimes.arrive(sequence.apiKey)
         sequence.emit(.started(promptTokens: sequence.promptCount))
     }
 
@@ -221,7 +223,7 @@ final class Engine: @unchecked Sendable {
 
     /// The first model, in the scheduler's order, whose plan does something.
     private func schedule() -> (ServingModel, StepPlan)? {
-        var views = models.map { $0.view() }
+        var views = models.map { $0.view(keyTimes: keyTimes) }
         let interactive = views.map { $0.sequences.contains { $0.priority == .interactive && !$0.isCancelled } }
         for index in views.indices {
             views[index].othersInteractive = interactive.indices.contains { $0 != index && interactive[$0] }
@@ -315,6 +317,7 @@ final class Engine: @unchecked Sendable {
     /// Its pages are back and the metrics say so before the client hears the end.
     private func end(_ sequence: ScheduledSequence, on model: ServingModel, with event: GenerationEvent, outcome: String) {
         markStarted(sequence, on: model)
+        if model.sequences.contains(where: { $0 === sequence }) { keyTimes.leave(sequence.apiKey) }
         model.retire(sequence)
         let used = model.pool.used
         metrics.update(model.id) { $0.kvPagesUsed = used }
@@ -354,6 +357,7 @@ final class Engine: @unchecked Sendable {
             sequence.deviceSeconds += share
             byKey[sequence.apiKey ?? "", default: 0] += share
         }
+        for (key, seconds) in byKey { keyTimes.charge(key, seconds: seconds) }
         let waitingCount = model.waitingCount
         let running = model.sequences.count - waitingCount
         let used = model.pool.used

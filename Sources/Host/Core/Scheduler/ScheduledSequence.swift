@@ -48,9 +48,9 @@ final class ScheduledSequence: @unchecked Sendable {
     func cancel() { cancelFlag.store(true, ordering: .releasing) }
     var isCancelled: Bool { cancelFlag.load(ordering: .acquiring) }
 
-    func view() -> SequenceView {
+    func view(keyTime: Double = 0) -> SequenceView {
         SequenceView(id: id, priority: priority, arrival: arrival, known: known.count, computed: computed,
-                     pages: pages.count, hasRequest: request != nil, isCancelled: isCancelled || hasEnded)
+                     pages: pages.count, hasRequest: request != nil, isCancelled: isCancelled || hasEnded, keyTime: keyTime)
     }
 
     func emit(_ event: GenerationEvent) {

@@ -52,7 +52,8 @@ private struct Planner {
     var free: Int
     var tokens: Int
     var items: Int
-    /// Live sequences, most urgent first: interactive before batch, then by arrival.
+    /// Live sequences, most urgent first: interactive before batch, then the API key that used less device time
+    /// (fair share per key), then by arrival.
     var live: [SequenceView]
     var planned: Set<UInt64> = []
 
@@ -64,6 +65,7 @@ private struct Planner {
         items = model.maxBatchItems
         live = model.sequences.filter { !$0.isCancelled }.sorted { a, b in
             if a.priority != b.priority { return a.priority == .interactive }
+            if a.keyTime != b.keyTime { return a.keyTime < b.keyTime }
             return a.arrival < b.arrival
         }
     }
@@ -101,7 +103,7 @@ private struct Planner {
         }
     }
 
-    /// Sequences without pages (new, or preempted earlier) start, in order, while their whole prompt fits in the
+    /// Sequences without pages (new, or preempted earlier) start, in urgency order, while their whole prompt fits in the
     /// free pages left after one page of headroom per decoding sequence; the first that does not fit stops the
     /// rest, so a long prompt is not starved by shorter ones behind it. A draining model admits none.
     mutating func planAdmissions() {

@@ -13,9 +13,12 @@ public struct SequenceView: Equatable, Sendable {
     /// The plugin holds a request for it (it was scheduled before).
     public var hasRequest: Bool
     public var isCancelled: Bool
+    /// Virtual time of the sequence's API key (device seconds its requests used, from when the key last became
+    /// active): within a priority class, the key that used less goes first (fair share per key).
+    public var keyTime: Double
 
     public init(id: UInt64, priority: GenerationRequest.Priority = .interactive, arrival: UInt64, known: Int,
-                computed: Int = 0, pages: Int = 0, hasRequest: Bool = false, isCancelled: Bool = false) {
+                computed: Int = 0, pages: Int = 0, hasRequest: Bool = false, isCancelled: Bool = false, keyTime: Double = 0) {
         self.id = id
         self.priority = priority
         self.arrival = arrival
@@ -24,6 +27,7 @@ public struct SequenceView: Equatable, Sendable {
         self.pages = pages
         self.hasRequest = hasRequest
         self.isCancelled = isCancelled
+        self.keyTime = keyTime
     }
 
     /// Tokens still to feed before the next sample.

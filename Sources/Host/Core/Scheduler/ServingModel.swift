@@ -66,13 +66,14 @@ final class ServingModel: @unchecked Sendable {
     /// Sequences that have not started (no pages, no request).
     var waitingCount: Int { sequences.filter { $0.pages.isEmpty && $0.request == nil }.count }
 
-    /// What the scheduler sees. A model whose weights are not resident shows only the cancelled sequences that never
+    /// What the scheduler sees (with each sequence's API key's virtual time). A model whose weights are not resident shows only the cancelled sequences that never
     /// started (they end without a step); a draining one admits nothing new.
-    func view() -> ModelView {
+    func view(keyTimes: KeyTimes) -> ModelView {
         let visible = weights == .resident ? sequences : sequences.filter { $0.isCancelled && $0.request == nil }
         var view = ModelView(id: id, weight: weight, virtualTime: virtualTime, maxBatchTokens: Int(model.info.maxBatchTokens),
                              maxBatchItems: Int(model.info.maxBatchItems), interactiveChunk: interactiveChunk,
-                             pageTokens: Int(model.info.kvPageTokens), freePages: pool.free, sequences: visible.map { $0.view() })
+                             pageTokens: Int(model.info.kvPageTokens), freePages: pool.free,
+                             sequences: visible.map { $0.view(keyTime: keyTimes[$0.apiKey]) })
         view.admits = !draining
         return view
     }
