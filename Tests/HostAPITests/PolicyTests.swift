@@ -41,6 +41,26 @@ import Testing
         }
     }
 
+    @Test func aDeadlineHeaderReachesTheGenerationAndAnExpiryIs504() async throws {
+        let service = ScriptedModelService { _ in
+            .events([.started(promptTokens: 1), .failed(ServiceError(.deadlineExceeded, "the request did not start before its deadline", retryable: false))])
+        }
+        try await withServer(service) { server in
+            let body = #"{"model":"org/chat-1","messages":[{"role":"user","content":"x"}]}"#
+            let before = MonotonicClock.seconds()
+            let reply = try await fetch(server, "POST", "/v1/chat/completions", headers: [("X-Plexus-Deadline-Ms", "1500")], body: body)
+            _ = try expectError(reply, status: 504, code: "deadline_exceeded")
+            #expect(reply.header("x-should-retry") == "false")
+            let deadline = try #require(service.generations.first?.request.deadline)
+            #expect(deadline >= before + 1.5 && deadline <= MonotonicClock.seconds() + 1.5)
+            for bad in ["0", "soon", "-5", "86400001"] {
+                let refused = try await fetch(server, "POST", "/v1/chat/completions", headers: [("X-Plexus-Deadline-Ms", bad)], body: body)
+                _ = try expectError(refused, status: 400)
+            }
+            #expect(service.generations.count == 1)
+        }
+    }
+
     @Test func keysGateV1ButNotHealthOrMetrics() async throws {
         var configuration = APIConfiguration.forTests
         configuration.apiKeys = APIKeys(["all": .allModels, "limited": .models(["other"])])

@@ -229,6 +229,19 @@ import Testing
         #expect(pinned.models().contains { $0.failure?.contains("always-resident models") == true })
     }
 
+    @Test func aRequestPastItsDeadlineEndsWithoutDeviceTime() async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2)])
+        defer { service.shutdown() }
+        var late = Self.chat("Name a fruit.")
+        late.deadline = MonotonicClock.seconds() - 1
+        let result = await Self.collect(try service.generate(late))
+        #expect(result.failure?.kind == .deadlineExceeded && result.text.isEmpty, "\(String(describing: result.failure))")
+        #expect(service.metrics.deviceSeconds(model: "smol") == 0)
+        var timely = Self.chat("Name a fruit.", max: 4)
+        timely.deadline = MonotonicClock.seconds() + 600
+        #expect(await Self.collect(try service.generate(timely)).finish == .length)
+    }
+
     @Test func responseFormatConstrainsTheOutputToJSON() async throws {
         let service = try Self.service([("smol", ModelFiles.smolLM2)])
         defer { service.shutdown() }

@@ -110,6 +110,21 @@ struct SchedulerTests {
         #expect(times[nil] == 5)
     }
 
+    /// A sequence that has not started and whose deadline passed ends without a step; a started one never expires;
+    /// within a key, the earlier deadline is admitted first.
+    @Test func deadlinesExpireWaitingSequencesAndOrderAKeysOwnRequests() {
+        var view = Self.model([SequenceView(id: 1, arrival: 1, known: 20, startBy: 5),
+                               SequenceView(id: 2, arrival: 2, known: 20, computed: 10, pages: 1, hasRequest: true, startBy: 5),
+                               SequenceView(id: 3, arrival: 3, known: 20, startBy: 50),
+                               SequenceView(id: 4, arrival: 4, known: 20, startBy: 20)], items: 3)
+        view.now = 10
+        let plan = Scheduler.plan(view)
+        #expect(plan.expired == [1])
+        #expect(plan.items.map(\.sequence) == [2, 4, 3])
+        view.now = 1
+        #expect(Scheduler.plan(view).expired.isEmpty)
+    }
+
     @Test func cancelledSequencesArePolledOrDropped() {
         var started = Self.decoding(1, at: 5)
         started.isCancelled = true

@@ -50,6 +50,9 @@ struct APIError: Error, Sendable, Equatable {
         case .internalError:
             self.init(.internalServerError, type: "server_error", error.message, param: error.param,
                       shouldRetry: retryable)
+        case .deadlineExceeded:
+            self.init(.gatewayTimeout, type: "timeout_error", error.message, param: error.param, code: "deadline_exceeded",
+                      shouldRetry: retryable)
         }
     }
 

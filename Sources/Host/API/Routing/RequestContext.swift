@@ -8,6 +8,8 @@ struct RequestContext: Sendable {
     var configuration: APIConfiguration
     var caller: Caller
     var cancellation: CancellationSet
+    /// When the generations must have started (monotonic seconds), from `X-Plexus-Deadline-Ms`.
+    var deadline: Double?
 
     /// The models this caller may see, in catalog order.
     var visibleModels: [ServedModel] {
@@ -37,6 +39,7 @@ struct RequestContext: Sendable {
             var choice = request
             choice.seed = SamplingFields.seed(request.seed, choice: index)
             choice.apiKey = caller.key
+            choice.deadline = request.deadline ?? deadline
             do {
                 let handle = try service.generate(choice)
                 cancellation.register(handle)

@@ -40,6 +40,16 @@ struct RequestDispatcher: Sendable {
         return route.label
     }
 
+    /// The header `X-Plexus-Deadline-Ms: N`: the request's generations must start within N ms (1...86,400,000) of
+    /// now, or end with 504 deadline_exceeded without spending device time (Specs/api.md).
+    static func deadline(_ headers: HTTPHeaders) throws(APIError) -> Double? {
+        guard let text = headers.first(name: "x-plexus-deadline-ms") else { return nil }
+        guard let milliseconds = Int(text.filter { $0 != " " }), (1...86_400_000).contains(milliseconds) else {
+            throw APIError.invalid("X-Plexus-Deadline-Ms must be an integer number of milliseconds in 1...86400000", param: nil)
+        }
+        return MonotonicClock.seconds() + Double(milliseconds) / 1000
+    }
+
     private func route(_ request: APIRequest, cancellation: CancellationSet) async throws -> APIResponse {
         let route: Route
         switch Router.match(request.method, path: request.path) {
@@ -59,8 +69,9 @@ struct RequestDispatcher: Sendable {
             return try await AdminReloadRoute(reload: configuration.reloadCatalog).respond()
         }
         let caller = route.needsKey ? try keys.authorize(request.headers) : Caller(key: nil, scope: .allModels)
-        let context = RequestContext(service: service, configuration: configuration, caller: caller,
+        var context = RequestContext(service: service, configuration: configuration, caller: caller,
                                      cancellation: cancellation)
+        context.deadline = try Self.deadline(request.headers)
         let unbacked = MissingBackendRoute(context: context)
         switch route {
         case .health: return HealthRoute(service: service).respond()

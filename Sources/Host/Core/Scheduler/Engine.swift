@@ -218,29 +218,38 @@ final class Engine: @unchecked Sendable {
         update(model, with: outcome)
         account(model, plan: plan, outcome: outcome)
         if let least = models.filter({ !$0.sequences.isEmpty }).map(\.virtualTime).min() { virtualFloor = max(virtualFloor, least) }
-        return plan.runsStep || !plan.dropped.isEmpty
+        return plan.runsStep || !plan.dropped.isEmpty || !plan.expired.isEmpty
     }
 
     /// The first model, in the scheduler's order, whose plan does something.
     private func schedule() -> (ServingModel, StepPlan)? {
+        let now = MonotonicClock.seconds()
         var views = models.map { $0.view(keyTimes: keyTimes) }
         let interactive = views.map { $0.sequences.contains { $0.priority == .interactive && !$0.isCancelled } }
         for index in views.indices {
             views[index].othersInteractive = interactive.indices.contains { $0 != index && interactive[$0] }
+            views[index].now = now
         }
         while let index = Scheduler.pickModel(views) {
             let plan = Scheduler.plan(views[index])
-            if plan.runsStep || !plan.dropped.isEmpty || !plan.preempted.isEmpty { return (models[index], plan) }
+            if plan.runsStep || plan.endsOrPreempts { return (models[index], plan) }
             views[index].sequences = []
         }
         return nil
     }
 
-    /// Sequences the plan drops end now; preempted ones give their pages back and will recompute.
+    /// Sequences the plan drops or finds expired end now; preempted ones give their pages back and will recompute.
     private func release(_ plan: StepPlan, on model: ServingModel) {
         for id in plan.dropped {
             guard let sequence = model.sequence(id) else { continue }
             end(sequence, on: model, with: .finished(.cancelled, sequence.usage), outcome: "cancelled")
+        }
+        for id in plan.expired {
+            guard let sequence = model.sequence(id) else { continue }
+            let waited = MonotonicClock.seconds() - sequence.timing.queued
+            let error = ServiceError(.deadlineExceeded, "the request did not start before its deadline (waited \(Int(waited * 1000)) ms; the model is busy)",
+                                     retryable: false)
+            end(sequence, on: model, with: .failed(error), outcome: "deadline")
         }
         for id in plan.preempted {
             guard let sequence = model.sequence(id) else { continue }

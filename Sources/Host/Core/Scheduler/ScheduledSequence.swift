@@ -10,6 +10,8 @@ final class ScheduledSequence: @unchecked Sendable {
     let input: LLMRequestInput
     let promptCount: Int
     let apiKey: String?
+    /// Monotonic seconds by which the sequence must start (the request's deadline).
+    let deadline: Double?
     /// The prompt followed by every token generated so far.
     var known: [Int32]
     /// Positions whose K/V sit in `pages`.
@@ -36,6 +38,7 @@ final class ScheduledSequence: @unchecked Sendable {
         self.arrival = arrival
         self.priority = request.priority
         self.apiKey = request.apiKey
+        self.deadline = request.deadline
         self.input = input
         self.promptCount = prompt.count
         self.known = prompt
@@ -50,7 +53,8 @@ final class ScheduledSequence: @unchecked Sendable {
 
     func view(keyTime: Double = 0) -> SequenceView {
         SequenceView(id: id, priority: priority, arrival: arrival, known: known.count, computed: computed,
-                     pages: pages.count, hasRequest: request != nil, isCancelled: isCancelled || hasEnded, keyTime: keyTime)
+                     pages: pages.count, hasRequest: request != nil, isCancelled: isCancelled || hasEnded, keyTime: keyTime,
+                     startBy: deadline)
     }
 
     func emit(_ event: GenerationEvent) {

@@ -38,6 +38,7 @@ public enum Scheduler {
     public static func plan(_ model: ModelView) -> StepPlan {
         var planner = Planner(model: model)
         planner.planCancelled()
+        planner.planExpired()
         planner.planDecodes()
         planner.planPrefills()
         planner.planAdmissions()
@@ -53,7 +54,7 @@ private struct Planner {
     var tokens: Int
     var items: Int
     /// Live sequences, most urgent first: interactive before batch, then the API key that used less device time
-    /// (fair share per key), then by arrival.
+    /// (fair share per key), then the earlier deadline, then by arrival.
     var live: [SequenceView]
     var planned: Set<UInt64> = []
 
@@ -66,6 +67,7 @@ private struct Planner {
         live = model.sequences.filter { !$0.isCancelled }.sorted { a, b in
             if a.priority != b.priority { return a.priority == .interactive }
             if a.keyTime != b.keyTime { return a.keyTime < b.keyTime }
+            if a.startBy != b.startBy { return (a.startBy ?? .infinity) < (b.startBy ?? .infinity) }
             return a.arrival < b.arrival
         }
     }
@@ -79,6 +81,15 @@ private struct Planner {
                 plan.dropped.append(sequence.id)
             }
         }
+    }
+
+    /// Sequences that never started and whose deadline has passed end without a step (no device time spent).
+    mutating func planExpired() {
+        let expired = live.filter { $0.pages == 0 && !$0.hasRequest && ($0.startBy ?? .infinity) < model.now }
+        guard !expired.isEmpty else { return }
+        plan.expired = expired.map(\.id)
+        let ids = Set(plan.expired)
+        live.removeAll { ids.contains($0.id) }
     }
 
     mutating func planDecodes() {

@@ -16,9 +16,12 @@ public struct SequenceView: Equatable, Sendable {
     /// Virtual time of the sequence's API key (device seconds its requests used, from when the key last became
     /// active): within a priority class, the key that used less goes first (fair share per key).
     public var keyTime: Double
+    /// Monotonic seconds by which the sequence must start, if it has a deadline.
+    public var startBy: Double?
 
     public init(id: UInt64, priority: GenerationRequest.Priority = .interactive, arrival: UInt64, known: Int,
-                computed: Int = 0, pages: Int = 0, hasRequest: Bool = false, isCancelled: Bool = false, keyTime: Double = 0) {
+                computed: Int = 0, pages: Int = 0, hasRequest: Bool = false, isCancelled: Bool = false, keyTime: Double = 0,
+                startBy: Double? = nil) {
         self.id = id
         self.priority = priority
         self.arrival = arrival
@@ -28,6 +31,7 @@ public struct SequenceView: Equatable, Sendable {
         self.hasRequest = hasRequest
         self.isCancelled = isCancelled
         self.keyTime = keyTime
+        self.startBy = startBy
     }
 
     /// Tokens still to feed before the next sample.
@@ -56,6 +60,8 @@ public struct ModelView: Equatable, Sendable {
     public var othersInteractive = false
     /// Whether new sequences may start (false while the model drains to make room for another model's weights).
     public var admits = true
+    /// Now, on the monotonic clock (for deadlines).
+    public var now = 0.0
     public var sequences: [SequenceView]
 
     public init(id: String, weight: Double = 1, virtualTime: Double = 0, maxBatchTokens: Int, maxBatchItems: Int,

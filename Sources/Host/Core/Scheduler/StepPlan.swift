@@ -30,8 +30,13 @@ public struct StepPlan: Equatable, Sendable {
     public var preempted: [UInt64] = []
     /// Sequences cancelled before they reached the plugin: they end without a step.
     public var dropped: [UInt64] = []
+    /// Sequences whose deadline passed before they started: they end (deadline exceeded) without a step.
+    public var expired: [UInt64] = []
 
     public init(model: String) { self.model = model }
+
+    /// Whether the plan ends sequences or gives pages back without a step.
+    public var endsOrPreempts: Bool { !dropped.isEmpty || !expired.isEmpty || !preempted.isEmpty }
 
     /// Whether the plan runs a plugin step (a plan may only drop or preempt).
     public var runsStep: Bool { !items.isEmpty }

@@ -54,6 +54,10 @@ public struct GenerationRequest: Sendable {
     public var priority: Priority = .interactive
     /// The API key that asked (for fair share and metering), if any.
     public var apiKey: String?
+    /// Seconds (monotonic clock, `MonotonicClock.seconds()`) by which the generation must have started: a request
+    /// still waiting then ends with `deadlineExceeded` and costs no device time. Within its key and class, an
+    /// earlier deadline is admitted first.
+    public var deadline: Double?
 
     public init(model: String, prompt: Prompt) {
         self.model = model

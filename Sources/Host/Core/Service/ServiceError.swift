@@ -13,6 +13,8 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
         case unsupported
         /// A plugin or device failed: 500.
         case internalError
+        /// The request did not start before its deadline: 504.
+        case deadlineExceeded
     }
 
     public var kind: Kind
