@@ -226,8 +226,127 @@ static LLM_AVX512 void attention_ggml(const attention_job *job, uint32_t index, 
     llm_f32_to_f16_row(q, job->q + ((uint64_t)t * hp->n_head + h) * v.hd, v.hd);
     float *scores = m->s.scores + (uint64_t)worker * m->s.scores_row;
     head_softmax(&v, head_scores(&v, q, batch_qk, job->score_scale, scores), scores);
-    head_weighted_sum(&v, scores, batch_pv ? 16 : 64, m->s.slots + (uint64_t)worker * 64 * v.hd,
+    head_weighted_sum(&v, scores, batch_pv ? 16 : 64, m->s.slots + (uint64_t)worker * m->s.slots_per_worker,
                       job->out + ((uint64_t)t * hp->n_head + h) * v.hd);
+}
+
+/* The heads of one KV group at once, for a batch (tinyBLAS's orders; head_scores, head_softmax and
+ * head_weighted_sum for each head give the same bits): the group's heads share every K and V row, so each row is
+ * converted from f16 once for all of them. Up to GROUP_MAX_DIM floats of q per group. */
+#define GROUP_MAX_DIM 4096
+
+/* scores_h[p] = q_h . K[p] * scale for the heads h < n of the group: four keys by four heads per step, one 16-lane
+ * chain per dot (q_h: f32 holding f16 values, qh16: the same as f16, for the odd keys). Returns nothing; the
+ * caller takes each head's max. */
+static LLM_AVX512 void group_scores(const head_view *v, const float *qf, const uint16_t *qh16, uint32_t n, float scale,
+                                    float *scores, uint64_t scores_row) {
+    const uint32_t hd = v->hd;
+    for (uint32_t h = 0; h < n; h++) {
+        float *s = scores + h * scores_row;
+        for (uint32_t p = v->first / 16 * 16; p < v->first; p++) s[p] = -INFINITY;
+        for (uint32_t p = v->last + 1; p < (v->last + 16) / 16 * 16; p++) s[p] = -INFINITY;
+    }
+    uint32_t p = v->first;
+    for (; p + 4 <= v->last + 1; p += 4) {
+        const uint16_t *k[4] = {head_row(v, 0, p), head_row(v, 0, p + 1), head_row(v, 0, p + 2), head_row(v, 0, p + 3)};
+        uint32_t h = 0;
+        for (; h + 4 <= n; h += 4) {
+            __m512 a[16];
+            for (int j = 0; j < 16; j++) a[j] = _mm512_setzero_ps();
+            const float *q0 = qf + (uint64_t)h * hd;
+            for (uint32_t i = 0; i < hd; i += 16) {
+                __m512 kv[4];
+                for (int r = 0; r < 4; r++) kv[r] = load_f16(k[r] + i);
+                for (int j = 0; j < 4; j++) {
+                    const __m512 qv = _mm512_loadu_ps(q0 + (uint64_t)j * hd + i);
+                    for (int r = 0; r < 4; r++) a[r * 4 + j] = _mm512_fmadd_ps(kv[r], qv, a[r * 4 + j]);
+                }
+            }
+            for (int r = 0; r < 4; r++)
+                for (int j = 0; j < 4; j++) scores[(h + (uint32_t)j) * scores_row + p + (uint32_t)r] = _mm512_reduce_add_ps(a[r * 4 + j]) * scale;
+        }
+        for (; h < n; h++) {
+            float s[4];
+            dot4_f16_ggml(k, qh16 + (uint64_t)h * hd, hd, 1, s);
+            for (int r = 0; r < 4; r++) scores[h * scores_row + p + (uint32_t)r] = s[r] * scale;
+        }
+    }
+    for (; p <= v->last; p++)
+        for (uint32_t h = 0; h < n; h++) scores[h * scores_row + p] = dot_f16_ggml(head_row(v, 0, p), qh16 + (uint64_t)h * hd, hd, 1) * scale;
+}
+
+/* out_h = probabilities_h . V for the n heads (lane = cell % 16, as tinyBLAS adds). Lane l's partial sum of an
+ * output is the chain over cells l, l + 16, l + 32, ... in order, so each chain runs on its own in registers: four
+ * heads by two 16-float chunks, each V chunk converted from f16 once for the four heads. acc: [n][16][hd]. */
+static LLM_AVX512 void group_weighted_sum(const head_view *v, const float *probs, uint64_t scores_row, uint32_t n, float *acc,
+                                          float *out, uint64_t out_stride) {
+    const uint32_t hd = v->hd;
+    for (uint32_t l = 0; l < 16; l++) {
+        /* the first cell of the chain: the first p >= first with p % 16 == l */
+        const uint32_t p0 = v->first + ((l + 16 - v->first % 16) % 16);
+        for (uint32_t h0 = 0; h0 < n; h0 += 4) {
+            const uint32_t nh = n - h0 < 4 ? n - h0 : 4;
+            const float *pr[4];
+            for (uint32_t j = 0; j < 4; j++) pr[j] = probs + (uint64_t)(h0 + (j < nh ? j : 0)) * scores_row;
+            for (uint32_t i = 0; i < hd; i += 32) {
+                const int two = i + 16 < hd;
+                __m512 a[4][2];
+                for (int j = 0; j < 4; j++) a[j][0] = a[j][1] = _mm512_setzero_ps();
+                for (uint32_t p = p0; p <= v->last; p += 16) {
+                    const uint16_t *row = head_row(v, 1, p) + i;
+                    const __m512 v0 = load_f16(row), v1 = two ? load_f16(row + 16) : _mm512_setzero_ps();
+                    for (int j = 0; j < 4; j++) {
+                        const __m512 pv = _mm512_set1_ps(pr[j][p]);
+                        a[j][0] = _mm512_fmadd_ps(pv, v0, a[j][0]);
+                        a[j][1] = _mm512_fmadd_ps(pv, v1, a[j][1]);
+                    }
+                }
+                for (uint32_t j = 0; j < nh; j++) {
+                    float *dst = acc + ((uint64_t)(h0 + j) * 16 + l) * hd + i;
+                    _mm512_storeu_ps(dst, a[j][0]);
+                    if (two) _mm512_storeu_ps(dst + 16, a[j][1]);
+                }
+            }
+        }
+    }
+    for (uint32_t h = 0; h < n; h++)
+        for (uint32_t i = 0; i < hd; i += 16) {
+            __m512 x[16];
+            for (uint32_t l = 0; l < 16; l++) x[l] = _mm512_loadu_ps(acc + ((uint64_t)h * 16 + l) * hd + i);
+            _mm512_storeu_ps(out + h * out_stride + i, reduce16(x));
+        }
+}
+
+/* One (token, KV group) of a batch in ggml's order. */
+static LLM_AVX512 void attention_group_ggml(const attention_job *job, uint32_t index, uint32_t worker) {
+    const px_model *m = job->m;
+    const llm_batch *b = job->b;
+    const llm_hparams *hp = &m->hp;
+    const uint32_t G = hp->n_head / hp->n_head_kv;
+    const uint32_t t = b->n_tokens - 1 - index / hp->n_head_kv, g = index % hp->n_head_kv;
+    head_view v = {m, b, b->items[b->item[t]], job->il, g, hp->head_dim, 0, b->pos[t]};
+    if (m->layers[job->il].sliding && hp->sliding_window > 0 && v.last + 1 > hp->sliding_window) v.first = v.last + 1 - hp->sliding_window;
+    const uint32_t hd = v.hd;
+    uint16_t q16[GROUP_MAX_DIM];
+    float qf[GROUP_MAX_DIM];
+    const float *qsrc = job->q + ((uint64_t)t * hp->n_head + (uint64_t)g * G) * hd;
+    llm_f32_to_f16_row(q16, qsrc, G * hd);
+    for (uint32_t i = 0; i < G * hd; i += 16) _mm512_storeu_ps(qf + i, load_f16(q16 + i));
+    const uint64_t row = m->s.scores_row;
+    float *scores = m->s.scores + (uint64_t)worker * G * row;
+    group_scores(&v, qf, q16, G, job->score_scale, scores, row);
+    for (uint32_t h = 0; h < G; h++) {
+        float *s = scores + h * row, max = -INFINITY;
+        for (uint32_t p = v.first; p <= v.last; p++)
+            if (s[p] > max) max = s[p];
+        head_softmax(&v, max, s);
+    }
+    group_weighted_sum(&v, scores, row, G, m->s.slots + (uint64_t)worker * m->s.slots_per_worker, job->out + ((uint64_t)t * hp->n_head + (uint64_t)g * G) * hd, hd);
+}
+
+static int use_group_order(const px_model *m, const llm_batch *b) {
+    const llm_hparams *hp = &m->hp;
+    return b->n_tokens >= 2 && (uint64_t)(hp->n_head / hp->n_head_kv) * hp->head_dim <= GROUP_MAX_DIM;
 }
 
 static int use_ggml_order(const px_model *m) {
@@ -240,6 +359,13 @@ static int use_ggml_order(const px_model *m) {
 static int use_ggml_order(const px_model *m) {
     (void)m;
     return 0;
+}
+static int use_group_order(const px_model *m, const llm_batch *b) {
+    (void)m, (void)b;
+    return 0;
+}
+static void attention_group_ggml(const attention_job *job, uint32_t index, uint32_t worker) {
+    (void)job, (void)index, (void)worker;
 }
 static void attention_ggml(const attention_job *job, uint32_t index, uint32_t worker) {
     (void)job, (void)index, (void)worker;
@@ -255,7 +381,14 @@ static void attention_task(void *context, uint32_t index, uint32_t worker) {
         attention_portable(job, index, worker);
 }
 
+/* [worker] One (token, KV group) of a batch: every head of the group. */
+static void attention_group_task(void *context, uint32_t index, uint32_t worker) {
+    attention_group_ggml(context, index, worker);
+}
+
 px_status llm_attention(px_model *m, px_stream *stream, const llm_batch *b, uint32_t il, const float *q, float *out) {
     attention_job job = {m, b, il, q, out, m->hp.scale_q ? 1.0f : m->hp.attn_scale};
+    if (use_ggml_order(m) && use_group_order(m, b))
+        return m->host->parallel_for(m->host, stream, b->n_tokens * m->hp.n_head_kv, attention_group_task, &job);
     return m->host->parallel_for(m->host, stream, b->n_tokens * m->hp.n_head, attention_task, &job);
 }

@@ -86,8 +86,9 @@ typedef struct llm_scratch {
     float *proj;    /* [max_tokens, n_embd] output of wo / ffn_down */
     float *gate;    /* [max_tokens, n_ff] */
     float *up;      /* [max_tokens, n_ff] */
-    float *scores;  /* [workers, scores_row] attention scores, one row per worker */
-    float *slots;   /* [workers, 64, head_dim] partial sums of probabilities x V, one per lane of ggml's sum */
+    float *scores;  /* [workers, n_head / n_head_kv, scores_row] attention scores, a row per head of a KV group */
+    float *slots;   /* [workers, slots_per_worker] partial sums of probabilities x V, one per lane of ggml's sum */
+    uint64_t slots_per_worker; /* max(64, 16 * (n_head / n_head_kv)) * head_dim */
     uint64_t scores_row; /* n_ctx rounded up to a whole 64 positions */
     float *logits;  /* [max_items, n_vocab] */
     float *rope_cos[2], *rope_sin[2]; /* [max_tokens, n_rot/2] for the (at most two) RoPE bases */

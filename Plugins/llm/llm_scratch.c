@@ -33,8 +33,12 @@ static uint64_t layout(px_model *m, uint8_t *base) {
     CARVE(gate, float, T * hp->n_ff);
     CARVE(up, float, T * hp->n_ff);
     m->s.scores_row = ((uint64_t)m->context_length + 63) / 64 * 64;
-    CARVE(scores, float, (uint64_t)m->workers * m->s.scores_row);
-    CARVE(slots, float, (uint64_t)m->workers * 64 * hp->head_dim);
+    /* per worker: a row of scores for each head of a KV group, and the partial sums of p . V (64 lanes for one
+     * head, or 16 for each head of a group) */
+    uint64_t group = hp->n_head / hp->n_head_kv;
+    CARVE(scores, float, (uint64_t)m->workers * group * m->s.scores_row);
+    m->s.slots_per_worker = (group * 16 > 64 ? group * 16 : 64) * (uint64_t)hp->head_dim;
+    CARVE(slots, float, (uint64_t)m->workers * m->s.slots_per_worker);
     CARVE(logits, float, items * hp->n_vocab);
     for (int i = 0; i < 2; i++) {
         CARVE(rope_cos[i], float, T * hp->n_rot / 2);

@@ -116,6 +116,18 @@ static int64_t min64(int64_t a, int64_t b) {
  * partial tile; their extra sums are dropped. */
 static void gemm_tiled(const llm_tiling *tl, const uint8_t *w, uint64_t w_row_bytes, int64_t n_rows, int64_t k,
                        const uint8_t *x, uint64_t x_row_bytes, int64_t n_tok, float *out, int64_t out_stride) {
+    if (tl->gemm != NULL && n_tok >= tl->gemm_min_toks) {
+        const int64_t done = tl->gemm(w, w_row_bytes, n_rows, k, x, x_row_bytes, n_tok, out, out_stride);
+        if (done > 0) {
+            /* the rest (fewer than gemm_min_toks tokens) through the tiles, as the kernels' order has it */
+            llm_tiling rest = *tl;
+            rest.gemm = NULL;
+            if (done < n_tok)
+                gemm_tiled(&rest, w, w_row_bytes, n_rows, k, x + (uint64_t)done * x_row_bytes, x_row_bytes, n_tok - done,
+                           out + done * out_stride, out_stride);
+            return;
+        }
+    }
     const int use_mat = n_tok >= (tl->mat_min_toks > tl->mat_toks ? tl->mat_min_toks : tl->mat_toks) && tl->mat_toks > 1;
     if (use_mat && tl->mat_tail_vec && n_tok % tl->mat_toks != 0) {
         /* the last n_tok % mat_toks tokens one at a time, as ggml's repacked kernels do (gemm over groups of

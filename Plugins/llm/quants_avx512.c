@@ -303,6 +303,142 @@ INLINE void tile_q32_wide(uint32_t type, const int R, const int T, const uint8_t
     }
 }
 
+#if QX_VNNI
+/* Several tokens for Q4_0, Q5_0, Q8_0 with VNNI, as a panel: the adds of q32_step (per dot, per block one fused
+ * step of its 8 float lanes with d_w * d_x rounded first; hsum_float_8 at the end), with the work per block cut
+ * to four vector operations per two dots. A vector holds two rows (halves) against one token. The rows of a tile
+ * are decoded once per chunk of tokens into `panel` (signed weights w in [-128, 127], the exact correction
+ * -128 * (sum of each lane's 4 weights), and the scales d_w of the two rows as halves), the chunk's activation
+ * scales once into floats; vpdpbusd then takes the activation as unsigned bytes x + 128 and the weights signed:
+ *     corr + sum (x + 128) * w = sum x * w,  per lane, exactly. */
+#define Q32P_SEG 32  /* blocks of a panel segment (1024 weights) */
+#define Q32P_CHUNK 64 /* tokens per chunk */
+#define Q32P_PAIRS 4  /* row pairs of a tile: 8 rows */
+#define Q32P_TOKS 4   /* tokens of a register tile */
+
+typedef struct q32_pair_block {
+    __m512i w;    /* bytes 0..31: row 2p, 32..63: row 2p + 1; signed weights */
+    __m512i corr; /* i32 lanes: -128 * sum of the lane's 4 weights */
+    __m512 d;     /* d_w of row 2p in lanes 0..7, of row 2p + 1 in lanes 8..15 */
+} q32_pair_block;
+
+/* [lo | hi] */
+INLINE __m256i join_lo_hi128(__m128i lo, __m128i hi) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+}
+
+/* Signed weights of one block in the 32 bytes of the half `hi`. */
+INLINE __m256i q32_signed(uint32_t type, const uint8_t *blk) {
+    if (type == GGML_TYPE_Q8_0) return load256(blk + 2);
+    const uint8_t *qs = blk + (type == GGML_TYPE_Q5_0 ? 6 : 2);
+    const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)qs);
+    __m256i v = _mm256_and_si256(join_lo_hi128(q, _mm_srli_epi64(q, 4)), _mm256_set1_epi8(0x0F));
+    if (type == GGML_TYPE_Q5_0) {
+        uint32_t h;
+        memcpy(&h, blk + 2, 4);
+        v = _mm256_mask_add_epi8(v, _cvtu32_mask32(h), v, _mm256_set1_epi8(16));
+        return _mm256_sub_epi8(v, _mm256_set1_epi8(16));
+    }
+    return _mm256_sub_epi8(v, _mm256_set1_epi8(8));
+}
+
+KERNEL void q32_pack_panel(uint32_t type, const uint8_t *const *w, int64_t b0, int64_t nb, q32_pair_block *panel) {
+    const int wb = q32_weight_bytes(type);
+    for (int64_t b = 0; b < nb; b++)
+        for (int p = 0; p < Q32P_PAIRS; p++) {
+            const uint8_t *r0 = w[2 * p] + (b0 + b) * wb, *r1 = w[2 * p + 1] + (b0 + b) * wb;
+            q32_pair_block *o = panel + b * Q32P_PAIRS + p;
+            const __m512i ws = join_i(q32_signed(type, r0), q32_signed(type, r1));
+            o->w = ws;
+            o->corr = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), ws));
+            o->d = halves_fp16(r0, r1);
+        }
+}
+
+/* acc[p * T + t] += the blocks [0, nb) of the panel against tokens x[t] (block pointers at their first block),
+ * whose scales as floats are dx[t * dx_stride + b]. */
+INLINE void q32_panel_run(const q32_pair_block *panel, int64_t nb, const uint8_t *const *x, const float *dx,
+                          int64_t dx_stride, __m512 acc[Q32P_PAIRS * Q32P_TOKS]) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (int64_t b = 0; b < nb; b++) {
+        const q32_pair_block *pb = panel + b * Q32P_PAIRS;
+        UNROLL for (int t = 0; t < Q32P_TOKS; t++) {
+            const __m512i xu = _mm512_xor_si512(_mm512_broadcast_i64x4(load256(x[t] + b * (int64_t)sizeof(block_q8_0) + 2)), flip);
+            const __m512 dxt = _mm512_set1_ps(dx[t * dx_stride + b]);
+            UNROLL for (int p = 0; p < Q32P_PAIRS; p++) {
+                const __m512 q = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(pb[p].corr, xu, pb[p].w));
+                acc[p * Q32P_TOKS + t] = _mm512_fmadd_ps(q, _mm512_mul_ps(pb[p].d, dxt), acc[p * Q32P_TOKS + t]);
+            }
+        }
+    }
+}
+
+INLINE int64_t q32_panel_gemm(uint32_t type, const uint8_t *w, uint64_t w_row_bytes, int64_t n_rows, int64_t k,
+                          const uint8_t *x, uint64_t x_row_bytes, int64_t n_tok, float *out, int64_t out_stride) {
+    const int64_t nb = k / 32;
+    if (nb * Q32P_TOKS > 4096) return -1; /* k > 32768: the tiles serve it */
+    /* the chunk's activation scales as floats: at most 4096 (16 KiB) */
+    int64_t chunk = Q32P_CHUNK;
+    while (chunk > Q32P_TOKS && chunk * nb > 4096) chunk /= 2;
+    float dx[4096];
+    q32_pair_block panel[Q32P_SEG * Q32P_PAIRS];
+    __m512 spill[Q32P_CHUNK / Q32P_TOKS][Q32P_PAIRS * Q32P_TOKS];
+    for (int64_t t0 = 0; t0 < n_tok; t0 += chunk) {
+        const int64_t t_end = t0 + chunk < n_tok ? t0 + chunk : n_tok, n_ct = t_end - t0;
+        for (int64_t t = 0; t < n_ct; t++) {
+            const uint8_t *xr = x + (uint64_t)(t0 + t) * x_row_bytes;
+            for (int64_t b = 0; b < nb; b++) dx[t * nb + b] = fp16(xr + b * (int64_t)sizeof(block_q8_0));
+        }
+        for (int64_t r0 = 0; r0 < n_rows; r0 += 2 * Q32P_PAIRS) {
+            const uint8_t *wr[2 * Q32P_PAIRS];
+            for (int i = 0; i < 2 * Q32P_PAIRS; i++)
+                wr[i] = w + (uint64_t)(r0 + i < n_rows ? r0 + i : n_rows - 1) * w_row_bytes;
+            for (int64_t s0 = 0; s0 < nb; s0 += Q32P_SEG) {
+                const int64_t ns = nb - s0 < Q32P_SEG ? nb - s0 : Q32P_SEG;
+                q32_pack_panel(type, wr, s0, ns, panel);
+                for (int64_t tt = 0; tt < n_ct; tt += Q32P_TOKS) {
+                    const uint8_t *xr[Q32P_TOKS];
+                    const float *dxr = dx + tt * nb + s0;
+                    int64_t tok[Q32P_TOKS];
+                    for (int j = 0; j < Q32P_TOKS; j++) {
+                        tok[j] = tt + j < n_ct ? tt + j : n_ct - 1;
+                        xr[j] = x + (uint64_t)(t0 + tok[j]) * x_row_bytes + (uint64_t)s0 * sizeof(block_q8_0);
+                    }
+                    __m512 acc[Q32P_PAIRS * Q32P_TOKS];
+                    if (s0 == 0) {
+                        UNROLL for (int i = 0; i < Q32P_PAIRS * Q32P_TOKS; i++) acc[i] = _mm512_setzero_ps();
+                    } else {
+                        UNROLL for (int i = 0; i < Q32P_PAIRS * Q32P_TOKS; i++) acc[i] = spill[tt / Q32P_TOKS][i];
+                    }
+                    /* tokens past the chunk's end repeat its last; dx rows follow tok[] */
+                    if (tt + Q32P_TOKS <= n_ct) {
+                        q32_panel_run(panel, ns, xr, dxr, nb, acc);
+                    } else {
+                        /* a partial token tile: gather its dx rows so that row j is token tok[j] */
+                        float dxp[Q32P_TOKS * Q32P_SEG];
+                        for (int j = 0; j < Q32P_TOKS; j++)
+                            for (int64_t b = 0; b < ns; b++) dxp[j * Q32P_SEG + b] = dx[tok[j] * nb + s0 + b];
+                        q32_panel_run(panel, ns, xr, dxp, Q32P_SEG, acc);
+                    }
+                    if (s0 + Q32P_SEG < nb) {
+                        UNROLL for (int i = 0; i < Q32P_PAIRS * Q32P_TOKS; i++) spill[tt / Q32P_TOKS][i] = acc[i];
+                        continue;
+                    }
+                    for (int p = 0; p < Q32P_PAIRS; p++)
+                        for (int j = 0; j < Q32P_TOKS && tt + j < n_ct; j++) {
+                            const __m512 a = acc[p * Q32P_TOKS + j];
+                            float *o = out + (t0 + tt + j) * out_stride + r0 + 2 * p;
+                            if (r0 + 2 * p < n_rows) o[0] = hsum8(_mm512_castps512_ps256(a));
+                            if (r0 + 2 * p + 1 < n_rows) o[1] = hsum8(hi256(a));
+                        }
+                }
+            }
+        }
+    }
+    return n_tok;
+}
+#endif
+
 // ---------------------------------------------------------------------------------------------------------------
 // K-quants against Q8_K, 64 weights per vector. vpmaddubsw gives i16 pairs, vpmaddwd (or vpdpwssd) applies the
 // sub-block scale while widening, so a super-block sums exactly in i32 and costs one float FMA per token; the
@@ -481,6 +617,165 @@ INLINE void tile_q4_K(uint32_t type, const int R, const int T, const uint8_t *co
     for (int l = 0; l < n; l++) sums[l] = out[l];
 }
 
+#if QX_VNNI
+/* Q4_K for groups of 4 tokens, as a panel: the order of tile_q4_K's gemm (per dot, per 64 weights: the exact
+ * integer sum, fused into a float sum with d_w * d_x rounded first, the minimum terms into a second float sum,
+ * subtracted at the end), with one dot per lane: 16 rows in the 16 lanes of every vector. The rows' weights are
+ * decoded once per chunk of tokens and transposed (vector g of chunk c: lane r = row r's weights 4g..4g+3 of the
+ * chunk), so one vpdpbusd against the token's 4 bytes broadcast adds 4 weights of 16 dots, and no sum needs a
+ * horizontal reduction. The integer sums are exact whatever their order, so the bits are tile_q4_K's. */
+#define Q4KP_ROWS 16
+#define Q4KP_SEG 8    /* super-blocks per panel segment */
+#define Q4KP_CHUNK 64 /* tokens per chunk */
+#define Q4KP_TOKS 4   /* tokens of a group (ggml's gemm groups) */
+
+typedef struct q4k_panel_block {
+    __m512i u[4][16]; /* [chunk][group]: lane r = row r's weights 4g..4g+3 of the chunk, bytes in [0, 15] */
+    __m512i sc[8];    /* [sub-block]: lane r = row r's 6-bit scale */
+    __m512i mins[4];  /* [chunk c]: lane r = row r's (m_2c, m_2c+1) as an i16 pair */
+    __m512 d, dmin;   /* lane r = row r's d and dmin */
+} q4k_panel_block;
+
+/* r[g] lane l = dword g of in[l], for 16 vectors of 16 dwords. */
+INLINE void transpose16x16(__m512i r[16]) {
+    __m512i t[16], s[16];
+    UNROLL for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    UNROLL for (int i = 0; i < 4; i++) {
+        s[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        s[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        s[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        s[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    /* s[4i + j], 128-bit lane L: dword 4L + j of rows 4i..4i+3 */
+    UNROLL for (int j = 0; j < 4; j++) {
+        const __m512i x0 = _mm512_shuffle_i32x4(s[j], s[4 + j], 0x44), x1 = _mm512_shuffle_i32x4(s[j], s[4 + j], 0xEE);
+        const __m512i x2 = _mm512_shuffle_i32x4(s[8 + j], s[12 + j], 0x44), x3 = _mm512_shuffle_i32x4(s[8 + j], s[12 + j], 0xEE);
+        r[0 + j] = _mm512_shuffle_i32x4(x0, x2, 0x88);
+        r[4 + j] = _mm512_shuffle_i32x4(x0, x2, 0xDD);
+        r[8 + j] = _mm512_shuffle_i32x4(x1, x3, 0x88);
+        r[12 + j] = _mm512_shuffle_i32x4(x1, x3, 0xDD);
+    }
+}
+
+KERNEL void q4k_pack_panel(const uint8_t *const *w, int64_t i0, int64_t n, q4k_panel_block *panel) {
+    for (int64_t i = 0; i < n; i++) {
+        q4k_panel_block *o = panel + i;
+        int32_t sc[8][16], mn[4][16];
+        float d[16], dmin[16];
+        for (int r = 0; r < Q4KP_ROWS; r++) {
+            const uint8_t *blk = w[r] + (i0 + i) * (int64_t)sizeof(block_q4_K);
+            uint8_t sm[16];
+            _mm_storeu_si128((__m128i *)(void *)sm, unpack_scales_k4(blk + 4));
+            for (int s = 0; s < 8; s++) sc[s][r] = sm[s];
+            for (int c = 0; c < 4; c++) mn[c][r] = (int32_t)((uint32_t)sm[8 + 2 * c] | (uint32_t)sm[9 + 2 * c] << 16);
+            d[r] = fp16(blk);
+            dmin[r] = fp16(blk + 2);
+        }
+        for (int s = 0; s < 8; s++) o->sc[s] = _mm512_loadu_si512((const void *)sc[s]);
+        for (int c = 0; c < 4; c++) o->mins[c] = _mm512_loadu_si512((const void *)mn[c]);
+        o->d = _mm512_loadu_ps(d);
+        o->dmin = _mm512_loadu_ps(dmin);
+        for (int c = 0; c < 4; c++) {
+            __m512i v[16];
+            UNROLL for (int r = 0; r < Q4KP_ROWS; r++) v[r] = q4_K_chunk(w[r] + (i0 + i) * (int64_t)sizeof(block_q4_K) + 16, c);
+            transpose16x16(v);
+            UNROLL for (int g = 0; g < 16; g++) o->u[c][g] = v[g];
+        }
+    }
+}
+
+INLINE int32_t load_i32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* acc[t], acc_min[t] (lane r: row r, token t) += super-blocks [0, n) of the panel against x[t] (at the first). */
+INLINE void q4k_panel_run(const q4k_panel_block *panel, int64_t n, const uint8_t *const *x, __m512 acc[Q4KP_TOKS],
+                          __m512 acc_min[Q4KP_TOKS]) {
+    for (int64_t i = 0; i < n; i++) {
+        const q4k_panel_block *pb = panel + i;
+        __m512 scale[Q4KP_TOKS], scale_min[Q4KP_TOKS];
+        int32_t bpair[Q4KP_TOKS][4];
+        const uint8_t *xq[Q4KP_TOKS];
+        UNROLL for (int t = 0; t < Q4KP_TOKS; t++) {
+            const block_q8_K *y = (const block_q8_K *)(const void *)(x[t]) + i;
+            const __m512 dx = _mm512_set1_ps(y->d);
+            scale[t] = _mm512_mul_ps(pb->d, dx);
+            scale_min[t] = _mm512_mul_ps(pb->dmin, dx);
+            const __m128i b8 = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)(const void *)y->bsums),
+                                              _mm_loadu_si128((const __m128i *)(const void *)(y->bsums + 8)));
+            _mm_storeu_si128((__m128i *)(void *)bpair[t], b8);
+            xq[t] = (const uint8_t *)(const void *)y + 4;
+        }
+        UNROLL for (int c = 0; c < 4; c++) {
+            __m512i s0[Q4KP_TOKS], s1[Q4KP_TOKS];
+            UNROLL for (int t = 0; t < Q4KP_TOKS; t++) s0[t] = s1[t] = _mm512_setzero_si512();
+            UNROLL for (int g = 0; g < 8; g++) {
+                const __m512i u = pb->u[c][g];
+                UNROLL for (int t = 0; t < Q4KP_TOKS; t++) s0[t] = _mm512_dpbusd_epi32(s0[t], u, _mm512_set1_epi32(load_i32(xq[t] + 64 * c + 4 * g)));
+            }
+            UNROLL for (int g = 8; g < 16; g++) {
+                const __m512i u = pb->u[c][g];
+                UNROLL for (int t = 0; t < Q4KP_TOKS; t++) s1[t] = _mm512_dpbusd_epi32(s1[t], u, _mm512_set1_epi32(load_i32(xq[t] + 64 * c + 4 * g)));
+            }
+            UNROLL for (int t = 0; t < Q4KP_TOKS; t++) {
+                const __m512i isum = _mm512_add_epi32(_mm512_mullo_epi32(s0[t], pb->sc[2 * c]), _mm512_mullo_epi32(s1[t], pb->sc[2 * c + 1]));
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale[t], acc[t]);
+                const __m512i imin = _mm512_madd_epi16(pb->mins[c], _mm512_set1_epi32(bpair[t][c]));
+                acc_min[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imin), scale_min[t], acc_min[t]);
+            }
+        }
+    }
+}
+
+/* Serves the whole groups of 4 tokens; returns how many tokens it did (the rest go one by one, as ggml's gemv). */
+INLINE int64_t q4k_panel_gemm(const uint8_t *w, uint64_t w_row_bytes, int64_t n_rows, int64_t k, const uint8_t *x,
+                              uint64_t x_row_bytes, int64_t n_tok, float *out, int64_t out_stride) {
+    const int64_t nb = k / QK_K, whole = n_tok - n_tok % Q4KP_TOKS;
+    q4k_panel_block panel[Q4KP_SEG];
+    __m512 spill[Q4KP_CHUNK / Q4KP_TOKS][2 * Q4KP_TOKS];
+    for (int64_t t0 = 0; t0 < whole; t0 += Q4KP_CHUNK) {
+        const int64_t n_ct = whole - t0 < Q4KP_CHUNK ? whole - t0 : Q4KP_CHUNK;
+        for (int64_t r0 = 0; r0 < n_rows; r0 += Q4KP_ROWS) {
+            const uint8_t *wr[Q4KP_ROWS];
+            for (int i = 0; i < Q4KP_ROWS; i++) wr[i] = w + (uint64_t)(r0 + i < n_rows ? r0 + i : n_rows - 1) * w_row_bytes;
+            for (int64_t s0 = 0; s0 < nb; s0 += Q4KP_SEG) {
+                const int64_t ns = nb - s0 < Q4KP_SEG ? nb - s0 : Q4KP_SEG;
+                q4k_pack_panel(wr, s0, ns, panel);
+                for (int64_t tt = 0; tt < n_ct; tt += Q4KP_TOKS) {
+                    const uint8_t *xr[Q4KP_TOKS];
+                    for (int j = 0; j < Q4KP_TOKS; j++) xr[j] = x + (uint64_t)(t0 + tt + j) * x_row_bytes + (uint64_t)s0 * sizeof(block_q8_K);
+                    __m512 acc[Q4KP_TOKS], acc_min[Q4KP_TOKS];
+                    UNROLL for (int j = 0; j < Q4KP_TOKS; j++) {
+                        acc[j] = s0 == 0 ? _mm512_setzero_ps() : spill[tt / Q4KP_TOKS][j];
+                        acc_min[j] = s0 == 0 ? _mm512_setzero_ps() : spill[tt / Q4KP_TOKS][Q4KP_TOKS + j];
+                    }
+                    q4k_panel_run(panel, ns, xr, acc, acc_min);
+                    if (s0 + Q4KP_SEG < nb) {
+                        UNROLL for (int j = 0; j < Q4KP_TOKS; j++) {
+                            spill[tt / Q4KP_TOKS][j] = acc[j];
+                            spill[tt / Q4KP_TOKS][Q4KP_TOKS + j] = acc_min[j];
+                        }
+                        continue;
+                    }
+                    for (int j = 0; j < Q4KP_TOKS; j++) {
+                        float o[16];
+                        _mm512_storeu_ps(o, _mm512_sub_ps(acc[j], acc_min[j]));
+                        float *dst = out + (t0 + tt + j) * out_stride + r0;
+                        for (int r = 0; r < Q4KP_ROWS && r0 + r < n_rows; r++) dst[r] = o[r];
+                    }
+                }
+            }
+        }
+    }
+    return whole;
+}
+#endif
+
 /* Chunk c of a Q6_K super-block as u = q + 32 in [0, 63]. Half h = c / 2 has ql[64h..64h+63] and qh[32h..+31];
  * chunk 2h is the low nibbles with qh bits 0-1 (first 32) and 2-3 (next 32), chunk 2h+1 the high nibbles with
  * bits 4-5 and 6-7. Shifting 16-bit lanes moves each pair of bits to bits 4-5; the bytes a shift drags across are
@@ -573,8 +868,9 @@ INLINE void tile_q6_K(uint32_t type, const int R, const int T, const uint8_t *co
         tile(type, MR, MT, w, wn, x, k, s);                                                                    \
     }                                                                                                          \
     enum { name##_vr = VR, name##_mr = MR, name##_mt = MT };
-#define ENTRY(name)                                                                                              \
-    {.vec = name##_vec, .vec_rows = name##_vr, .mat = name##_mat, .mat_rows = name##_mr, .mat_toks = name##_mt}
+#define ENTRY_FIELDS(name)                                                                                       \
+    .vec = name##_vec, .vec_rows = name##_vr, .mat = name##_mat, .mat_rows = name##_mr, .mat_toks = name##_mt
+#define ENTRY(name) {ENTRY_FIELDS(name)}
 
 TILES(f32, tile_float, GGML_TYPE_F32, 4, 4, 4)
 TILES(f16, tile_float, GGML_TYPE_F16, 4, 4, 4)
@@ -592,6 +888,25 @@ TILES(bf16, tile_float, GGML_TYPE_BF16, 4, 4, 4)
     enum { name##_vr = VR, name##_mr = MR, name##_mt = MT };
 
 TILES_Q32(q4_0, GGML_TYPE_Q4_0, 8, 4, 8)
+#if QX_VNNI
+#define PANEL_Q32(name, type)                                                                                    \
+    KERNEL int64_t name##_gemm(const uint8_t *w, uint64_t w_row_bytes, int64_t n_rows, int64_t k,                \
+                               const uint8_t *x, uint64_t x_row_bytes, int64_t n_tok, float *out, int64_t out_stride) { \
+        return q32_panel_gemm(type, w, w_row_bytes, n_rows, k, x, x_row_bytes, n_tok, out, out_stride);        \
+    }
+PANEL_Q32(q4_0, GGML_TYPE_Q4_0)
+PANEL_Q32(q5_0, GGML_TYPE_Q5_0)
+PANEL_Q32(q8_0, GGML_TYPE_Q8_0)
+#define PANEL_ENTRY(name) .gemm = name##_gemm, .gemm_min_toks = 8
+KERNEL int64_t q4_K_gemm(const uint8_t *w, uint64_t w_row_bytes, int64_t n_rows, int64_t k, const uint8_t *x,
+                         uint64_t x_row_bytes, int64_t n_tok, float *out, int64_t out_stride) {
+    return q4k_panel_gemm(w, w_row_bytes, n_rows, k, x, x_row_bytes, n_tok, out, out_stride);
+}
+#define Q4_K_PANEL .gemm = q4_K_gemm, .gemm_min_toks = 4
+#else
+#define Q4_K_PANEL .gemm = NULL
+#define PANEL_ENTRY(name) .gemm = NULL
+#endif
 TILES(q4_1, tile_q32, GGML_TYPE_Q4_1, 8, 4, 4)
 TILES_Q32(q5_0, GGML_TYPE_Q5_0, 8, 4, 8)
 TILES(q5_1, tile_q32, GGML_TYPE_Q5_1, 8, 4, 4)
@@ -604,13 +919,13 @@ const llm_kernel_table QX_TABLE = {.type = {
     [GGML_TYPE_F32] = ENTRY(f32),
     [GGML_TYPE_F16] = ENTRY(f16),
     [GGML_TYPE_BF16] = ENTRY(bf16),
-    [GGML_TYPE_Q4_0] = ENTRY(q4_0),
+    [GGML_TYPE_Q4_0] = {ENTRY_FIELDS(q4_0), PANEL_ENTRY(q4_0)},
     [GGML_TYPE_Q4_1] = ENTRY(q4_1),
-    [GGML_TYPE_Q5_0] = ENTRY(q5_0),
+    [GGML_TYPE_Q5_0] = {ENTRY_FIELDS(q5_0), PANEL_ENTRY(q5_0)},
     [GGML_TYPE_Q5_1] = ENTRY(q5_1),
-    [GGML_TYPE_Q8_0] = ENTRY(q8_0),
+    [GGML_TYPE_Q8_0] = {ENTRY_FIELDS(q8_0), PANEL_ENTRY(q8_0)},
     [GGML_TYPE_Q4_K] = {.vec = q4_K_vec, .vec_rows = q4_K_vr, .mat = q4_K_mat, .mat_rows = q4_K_mr, .mat_toks = q4_K_mt,
-                        .mat_tail_vec = 1},
+                        .mat_tail_vec = 1, Q4_K_PANEL},
     [GGML_TYPE_Q5_K] = ENTRY(q5_K),
     [GGML_TYPE_Q6_K] = {.vec = q6_K_vec, .vec_rows = q6_K_vr, .mat = q6_K_mat, .mat_rows = q6_K_mr, .mat_toks = q6_K_mt,
                         .mat_min_toks = 8},

@@ -26,6 +26,12 @@
 typedef void llm_tile_fn(const uint8_t *const *w, const uint8_t *const *w_next, const uint8_t *const *x, int64_t k,
                          float *sums);
 
+/* A product over the first tokens, out[t * out_stride + r] = dot(w[r], x[t]) for r < n_rows, t < done (quants.h's
+ * llm_matmul_rows), for kernels that organise their own loops; returns done (the tiles serve the tokens after it),
+ * or -1 when it does not serve the shape. */
+typedef int64_t llm_gemm_fn(const uint8_t *w, uint64_t w_row_bytes, int64_t n_rows, int64_t k, const uint8_t *x,
+                        uint64_t x_row_bytes, int64_t n_tok, float *out, int64_t out_stride);
+
 /* The tiles of one weight type on one ISA. `vec` serves a single token (decode), `mat` several (prefill).
  * Where the two add in different orders (as ggml's kernels for the type do), two fields say which tokens get which:
  * mat_min_toks, the fewest tokens that use `mat` (0: mat_toks); mat_tail_vec, 1 when only whole groups of mat_toks
@@ -36,6 +42,9 @@ typedef struct llm_tiling {
     llm_tile_fn *mat;
     int mat_rows, mat_toks;
     int mat_min_toks, mat_tail_vec;
+    /* optional: serves batches of at least gemm_min_toks tokens instead of the tiles, in the same order */
+    llm_gemm_fn *gemm;
+    int gemm_min_toks;
 } llm_tiling;
 
 /* One ISA's kernels by weight type; an entry with vec == NULL falls back to the next lower level. */
