@@ -30,25 +30,41 @@ import Testing
             service.load(spec)
         }
         service.waitForLoads()
+        current = service
         return service
     }
 
-    static func collect(_ handle: GenerationHandle) async -> Result {
-        var result = Result()
-        for await event in handle.events {
-            result.events += 1
-            switch event {
-            case .started(let count): result.started = count
-            case .text(let text, let logprobs):
-                result.text += text
-                result.logprobs += logprobs
-            case .finished(let reason, let usage):
-                result.finish = reason
-                result.usage = usage
-            case .failed(let error): result.failure = error
+    /// The service the suite's current test made (the suite runs serialized): the watchdog describes its engine.
+    nonisolated(unsafe) static var current: GenerationService?
+
+    /// Every event of one generation. A generation that has not ended after `limit` seconds fails the test with the
+    /// engine's state (a hang in CI becomes a failure that says where), and is cancelled.
+    static func collect(_ handle: GenerationHandle, limit: Double = 300, sourceLocation: SourceLocation = #_sourceLocation) async -> Result {
+        let collector = Task {
+            var result = Result()
+            for await event in handle.events {
+                result.events += 1
+                switch event {
+                case .started(let count): result.started = count
+                case .text(let text, let logprobs):
+                    result.text += text
+                    result.logprobs += logprobs
+                case .finished(let reason, let usage):
+                    result.finish = reason
+                    result.usage = usage
+                case .failed(let error): result.failure = error
+                }
             }
+            return result
         }
-        return result
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(limit))
+            Issue.record("the generation did not end within \(Int(limit)) s; \(current?.describeEngine() ?? "")", sourceLocation: sourceLocation)
+            handle.cancel()
+            collector.cancel()  // ends the iteration even if the engine never answers
+        }
+        defer { watchdog.cancel() }
+        return await collector.value
     }
 
     static func chat(_ text: String, max: Int = 24) -> GenerationRequest {

@@ -59,21 +59,37 @@ final class Engine: @unchecked Sendable {
 
     /// Takes `model` out of service once its sequences have finished, then unloads it (on the engine thread).
     func retire(_ model: ServingModel) {
-        lock.broadcast { retiringModels.append(model); wakeups += 1 }
+        lock.broadcast { retiringModels.append(model); model.isRetired = true; wakeups += 1 }
+    }
+
+    /// What the engine holds, for a test that waited too long (read without the engine thread's cooperation:
+    /// diagnostic only, meant for an engine that is stuck).
+    func describe() -> String {
+        let (inboxCount, retiring, stop) = lock.locked { (inbox.count, retiringModels.map(\.id), stopping) }
+        var lines = ["engine: inbox \(inboxCount), retiring \(retiring), stopping \(stop), steps \(steps)"]
+        for model in models {
+            lines.append("model \(model.id): weights \(model.weights), draining \(model.draining), virtual time \(model.virtualTime), free pages \(model.pool.free)")
+            for s in model.sequences {
+                lines.append("  sequence \(s.id): known \(s.known.count), computed \(s.computed), pages \(s.pages.count), request \(s.request != nil), cancelled \(s.isCancelled), ended \(s.hasEnded)")
+            }
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Queues a sequence on `model`; refuses when the model's queue of not-yet-started sequences is full.
     func submit(_ sequence: ScheduledSequence, to model: ServingModel) throws(ServiceError) {
-        let accepted = lock.locked { () -> Bool in
-            guard !stopping, waiting[model.id, default: 0] < model.maxWaiting else { return false }
+        let refusal = lock.locked { () -> ServiceError? in
+            // A reload removed the model between the caller's lookup and here: a retry finds its replacement.
+            if model.isRetired { return ServiceError(.loading, "model '\(model.id)' is being replaced or removed; retry", retryAfter: 1) }
+            guard !stopping, waiting[model.id, default: 0] < model.maxWaiting else {
+                return ServiceError(.overloaded, "model '\(model.id)' has \(model.maxWaiting) requests waiting; retry later", retryAfter: 1)
+            }
             waiting[model.id, default: 0] += 1
             inbox.append((model, sequence))
             wakeups += 1
-            return true
+            return nil
         }
-        guard accepted else {
-            throw ServiceError(.overloaded, "model '\(model.id)' has \(model.maxWaiting) requests waiting; retry later", retryAfter: 1)
-        }
+        if let refusal { throw refusal }
         lock.broadcast {}
     }
 

@@ -1,7 +1,7 @@
 /// A loaded token model as the engine serves it: the plugin's model, its text front-end, its KV pages and its
 /// sequences. Owned by the engine thread.
 final class ServingModel: @unchecked Sendable {
-    // SAFETY: mutable state is touched on the engine thread only.
+    // SAFETY: mutable state is touched on the engine thread only, except `isRetired` (under the engine's lock).
     let id: String
     let model: LoadedModel
     let frontend: TextFrontend
@@ -30,6 +30,8 @@ final class ServingModel: @unchecked Sendable {
     var lastUsed: UInt64 = 0
     /// The thread carrying out a weight move in flight.
     var move: HostThread?
+    /// Taken out of service: it takes no new sequence (read and written under the engine's lock).
+    var isRetired = false
 
     init(id: String, model: LoadedModel, frontend: TextFrontend, weight: Double = 1, maxWaiting: Int = 256,
          sliceSeconds: Double = 0.025, pinned: Bool = false) {

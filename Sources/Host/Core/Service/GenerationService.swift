@@ -226,6 +226,9 @@ public final class GenerationService: ModelService {
 
     public func metricsText() -> String { engine.metrics.prometheusText() }
 
+    /// The engine's models and sequences, for a test that waited too long (diagnostic only: read unsynchronized).
+    public func describeEngine() -> String { engine.describe() }
+
     /// The metrics the engine keeps (device time per model and per key, for tests and benchmarks).
     public var metrics: ServingMetrics { engine.metrics }
 }
