@@ -4,7 +4,7 @@ public enum Scheduler {
     /// Share of the device a batch step is charged for, relative to an interactive one: a step that serves only
     /// batch sequences costs its model 1 / batchShare times more virtual time, so batch work gets about this
     /// fraction of a device that interactive work also wants, and never none.
-    public static let batchShare = 0.1
+    public static let batchShare = 0.05
 
     /// The model to step next among `models`: the least virtual time (device seconds over weight, batch steps
     /// charged 1 / `batchShare` times more, so each model gets its weighted share and none starves), then

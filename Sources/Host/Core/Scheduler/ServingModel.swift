@@ -46,10 +46,11 @@ final class ServingModel: @unchecked Sendable {
         pool = KVPagePool(pages: model.kvPageCount)
     }
 
-    /// Prompt tokens of one sliced step: what fits `sliceSeconds` at the measured cost, 16 to 512 (128 until a
+    /// Prompt tokens of one sliced step: what fits `sliceSeconds` at the measured cost, 16 to 512 (16 until a
     /// step has been measured).
     var interactiveChunk: Int {
-        guard let secondsPerToken, secondsPerToken > 0 else { return 128 }
+        // Unmeasured, the first slice is the smallest that gets measured: a guess could stall a decoding stream.
+        guard let secondsPerToken, secondsPerToken > 0 else { return 16 }
         return Int(min(512, max(16, sliceSeconds / secondsPerToken)))
     }
 
