@@ -57,7 +57,14 @@ public struct SchedulerBenchmark: Sendable {
         let before = Self.gaps(await Self.timestamps(try service.generate(chat("Tell me about the sea."))))
         let job = try service.generate(longJob())
         let stream = try service.generate(chat("Tell me about the sea."))
-        let shared = Self.gaps(await Self.timestamps(stream))
+        let streamTimes = await Self.timestamps(stream)
+        let shared = Self.gaps(streamTimes)
+        // Where the stream's time went: the job's steps inside it, and the chat's own steps there.
+        let window = (streamTimes.first ?? 0)...(streamTimes.last ?? 0)
+        let inside = trace.all.filter { window.contains($0.start) }
+        let jobSteps = inside.filter { $0.model == jobModel }, chatSteps = inside.filter { $0.model == chatModel }
+        let jobSeconds = jobSteps.reduce(0) { $0 + $1.end - $1.start }
+        let chatStepMean = Self.mean(chatSteps.map { $0.end - $0.start })
         _ = await Self.timestamps(job)
         let alone = before + Self.gaps(await Self.timestamps(try service.generate(chat("Tell me about the sea."))))
         let added = (Self.mean(shared) / Self.mean(alone) - 1) * 100
@@ -72,6 +79,8 @@ public struct SchedulerBenchmark: Sendable {
             BenchResult(name: "inter-token latency beside a long job, mean", value: Self.mean(shared) * 1e3, unit: "ms",
                         note: "p99 \(FixedPoint.format(Self.percentile(shared, 99) * 1e3, 2)) ms; the job: a 1400-word prompt + \(tokens) tokens of \(jobModel), batch priority"),
             BenchResult(name: "added inter-token latency, mean", value: added, unit: "%", note: "goal at most 15%; p99 +\(FixedPoint.format(addedP99, 1))%"),
+            BenchResult(name: "job's share of the stream's time", value: jobSeconds / max(window.upperBound - window.lowerBound, 1e-9) * 100,
+                        unit: "%", note: "\(jobSteps.count) job steps, longest \(FixedPoint.format((jobSteps.map { $0.end - $0.start }.max() ?? 0) * 1e3, 1)) ms; chat steps there \(FixedPoint.format(chatStepMean * 1e3, 2)) ms mean"),
         ]
     }
 
