@@ -120,8 +120,10 @@ final class Engine: @unchecked Sendable {
     /// Unloads the retiring models that have no sequences left.
     private func unloadRetired() {
         let idle = lock.locked { () -> [ServingModel] in
+            // A sequence submitted before the retire may still sit in the inbox (it arrived after this iteration
+            // collected the inbox): the model is not idle until that one has run too.
             let idle = retiringModels.filter { model in
-                model.sequences.isEmpty && model.move == nil && models.contains { $0 === model }
+                model.sequences.isEmpty && model.move == nil && models.contains { $0 === model } && !inbox.contains { $0.0 === model }
             }
             retiringModels.removeAll { model in idle.contains { $0 === model } }
             return idle
@@ -211,6 +213,14 @@ final class Engine: @unchecked Sendable {
     }
 
     private func enqueue(_ sequence: ScheduledSequence, on model: ServingModel) {
+        guard models.contains(where: { $0 === model }) else {
+            // Unreachable by construction (see unloadRetired); if it ever happens, the request ends instead of
+            // waiting forever on a model nothing steps.
+            markStarted(sequence, on: model)
+            sequence.hasEnded = true
+            sequence.emit(.failed(ServiceError(.loading, "model '\(model.id)' was removed before the request started; retry", retryAfter: 1)))
+            return
+        }
         if model.sequences.isEmpty {
             let busyTimes = models.filter { !$0.sequences.isEmpty }.map(\.virtualTime)
             model.virtualTime = Scheduler.joiningTime(model.virtualTime, busy: busyTimes, floor: virtualFloor)
