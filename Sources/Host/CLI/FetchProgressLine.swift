@@ -89,7 +89,7 @@ final class FetchProgressLine: Sendable {
         Output.errorText("\r\u{1B}[2K" + line)
     }
 
-    static func size(_ bytes: UInt64) -> String { "\(FixedPoint.format(Double(bytes) / 1_048_576, 1)) MiB" }
+    static func size(_ bytes: UInt64) -> String { FixedPoint.mebibytes(bytes) }
 
     private static func now() -> Double {
         var time = timespec()

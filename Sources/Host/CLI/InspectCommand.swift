@@ -31,7 +31,7 @@ enum InspectCommand {
         Output.line("architecture   \(summary.architecture ?? "(not stated)")")
         for (label, value) in summary.details { Output.line(label.padding(15) + value) }
         Output.line("parameters     \(summary.parameters) (\(FixedPoint.format(Double(summary.parameters) / 1e6, 1)) M)")
-        Output.line("file size      \(summary.fileSize) bytes (\(FixedPoint.format(Double(summary.fileSize) / 1_048_576, 1)) MiB)")
+        Output.line("file size      \(summary.fileSize) bytes (\(FixedPoint.mebibytes(UInt64(summary.fileSize))))")
         Output.line("tensor types   type: tensors, parameters, bytes")
         for type in summary.types {
             Output.line("               \(type.type): \(type.tensors), \(type.parameters), \(type.bytes)")

@@ -109,7 +109,7 @@ enum ModelsCommand {
         let pluginWidth = max(6, rows.map { ($0.plugin ?? "-").count }.max() ?? 0) + 1
         Output.line("ID".padding(idWidth) + "STATUS".padding(11) + "PLUGIN".padding(pluginWidth) + "SIZE".padding(11) + "FILE")
         for row in rows {
-            let size = row.bytes.map { "\(FixedPoint.format(Double($0) / 1_048_576, 1)) MiB" } ?? "-"
+            let size = row.bytes.map { FixedPoint.mebibytes(UInt64($0)) } ?? "-"
             Output.line(row.id.padding(idWidth) + row.status.padding(11) + (row.plugin ?? "-").padding(pluginWidth)
                         + size.padding(11) + row.file + (row.detail.isEmpty ? "" : "  (\(row.detail))"))
         }

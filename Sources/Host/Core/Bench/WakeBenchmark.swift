@@ -58,7 +58,7 @@ public struct WakeBenchmark: Sendable {
         let (wake, warm) = (SchedulerBenchmark.percentile(woken, 50), SchedulerBenchmark.percentile(resident, 50))
         return [
             BenchResult(name: "wake: restore bandwidth, median of \(rounds)", value: bandwidth, unit: "GB/s", peerName: "one memcpy thread (the link)",
-                        peerValue: link, note: "\(FixedPoint.format(Double(bytes) / 1_048_576, 1)) MiB of weights, 2 copy lanes, 8 MiB chunks"),
+                        peerValue: link, note: "\(FixedPoint.mebibytes(bytes)) of weights, 2 copy lanes, 8 MiB chunks"),
             BenchResult(name: "wake: time to first token of a request that wakes its model, p50", value: wake * 1e3, unit: "ms",
                         peerName: "same request, model resident", peerValue: warm * 1e3,
                         note: "p99 \(FixedPoint.format(SchedulerBenchmark.percentile(woken, 99) * 1e3, 1)) ms; includes parking the other model"),

@@ -22,7 +22,6 @@ final class Engine: @unchecked Sendable {
     // lock:
     private var inbox: [(ServingModel, ScheduledSequence)] = []
     private var arrivingModels: [ServingModel] = []
-    private var retiringModels: [ServingModel] = []
     private var waiting: [String: Int] = [:]
     private var wakeups: UInt64 = 0
     private var stopping = false
@@ -59,16 +58,16 @@ final class Engine: @unchecked Sendable {
 
     /// Takes `model` out of service once its sequences have finished, then unloads it (on the engine thread).
     func retire(_ model: ServingModel) {
-        lock.broadcast { retiringModels.append(model); model.isRetired = true; wakeups += 1 }
+        lock.broadcast { model.isRetired = true; wakeups += 1 }
     }
 
     /// What the engine holds, for a test that waited too long (read without the engine thread's cooperation:
     /// diagnostic only, meant for an engine that is stuck).
     func describe() -> String {
-        let (inboxCount, retiring, stop) = lock.locked { (inbox.count, retiringModels.map(\.id), stopping) }
-        var lines = ["engine: inbox \(inboxCount), retiring \(retiring), stopping \(stop), steps \(steps)"]
-        for model in models {
-            lines.append("model \(model.id): weights \(model.weights), draining \(model.draining), virtual time \(model.virtualTime), free pages \(model.pool.free)")
+        let (inboxCount, stop, retired) = lock.locked { (inbox.count, stopping, models.map(\.isRetired)) }
+        var lines = ["engine: inbox \(inboxCount), stopping \(stop), steps \(steps)"]
+        for (model, retired) in zip(models, retired) {
+            lines.append("model \(model.id): retired \(retired), weights \(model.weights), draining \(model.draining), virtual time \(model.virtualTime), free pages \(model.pool.free)")
             for s in model.sequences {
                 lines.append("  sequence \(s.id): known \(s.known.count), computed \(s.computed), pages \(s.pages.count), request \(s.request != nil), cancelled \(s.isCancelled), ended \(s.hasEnded)")
             }
@@ -117,16 +116,15 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Unloads the retiring models that have no sequences left.
+    /// Unloads the retired models that have no sequences left. (A model retired before it arrived is unloaded once
+    /// it does: retire() also bumps wakeups.)
     private func unloadRetired() {
         let idle = lock.locked { () -> [ServingModel] in
             // A sequence submitted before the retire may still sit in the inbox (it arrived after this iteration
             // collected the inbox): the model is not idle until that one has run too.
-            let idle = retiringModels.filter { model in
-                model.sequences.isEmpty && model.move == nil && models.contains { $0 === model } && !inbox.contains { $0.0 === model }
+            models.filter { model in
+                model.isRetired && model.sequences.isEmpty && model.move == nil && !inbox.contains { $0.0 === model }
             }
-            retiringModels.removeAll { model in idle.contains { $0 === model } }
-            return idle
         }
         for model in idle {
             models.removeAll { $0 === model }
@@ -139,7 +137,6 @@ final class Engine: @unchecked Sendable {
     private func waitForWork(after seen: inout UInt64, busy: Bool) -> (Bool, [(ServingModel, ScheduledSequence)], [ServingModel]) {
         let last = seen
         if !busy { lock.wait { stopping || wakeups != last || !arrivingModels.isEmpty } }
-        // (a retiring model that has not arrived yet is unloaded once it does: retire() also bumps wakeups)
         return lock.locked {
             seen = wakeups
             defer { inbox.removeAll(); arrivingModels.removeAll() }
@@ -352,8 +349,7 @@ final class Engine: @unchecked Sendable {
     /// Its pages are back and the metrics say so before the client hears the end.
     private func end(_ sequence: ScheduledSequence, on model: ServingModel, with event: GenerationEvent, outcome: String) {
         markStarted(sequence, on: model)
-        if model.sequences.contains(where: { $0 === sequence }) { keyTimes.leave(sequence.apiKey) }
-        model.retire(sequence)
+        if model.retire(sequence) { keyTimes.leave(sequence.apiKey) }
         let used = model.pool.used
         metrics.update(model.id) { $0.kvPagesUsed = used }
         if !sequence.hasEnded {

@@ -69,8 +69,9 @@ final class ServingModel: @unchecked Sendable {
     /// Sequences that have not started (no pages, no request).
     var waitingCount: Int { sequences.filter { $0.pages.isEmpty && $0.request == nil }.count }
 
-    /// What the scheduler sees (with each sequence's API key's virtual time). A model whose weights are not resident shows only the cancelled sequences that never
-    /// started (they end without a step); a draining one admits nothing new.
+    /// What the scheduler sees, with each sequence's API key's virtual time. A model whose weights are not resident
+    /// shows only the cancelled sequences that never started (they end without a step); a draining one admits
+    /// nothing new.
     func view(keyTimes: KeyTimes) -> ModelView {
         let visible = weights == .resident ? sequences : sequences.filter { $0.isCancelled && $0.request == nil }
         var view = ModelView(id: id, weight: weight, virtualTime: virtualTime, maxBatchTokens: Int(model.info.maxBatchTokens),
@@ -89,12 +90,16 @@ final class ServingModel: @unchecked Sendable {
                              oldestWaiting: oldest, lastUsed: lastUsed, draining: draining)
     }
 
-    /// Ends a sequence for good: its pages go back, its request is destroyed, it leaves the model.
-    func retire(_ sequence: ScheduledSequence) {
+    /// Ends a sequence for good: its pages go back, its request is destroyed, it leaves the model. Returns whether
+    /// it was still one of the model's sequences.
+    @discardableResult
+    func retire(_ sequence: ScheduledSequence) -> Bool {
         pool.release(&sequence.pages)
         if let request = sequence.request { model.destroy(request) }
         sequence.request = nil
-        sequences.removeAll { $0 === sequence }
+        guard let index = sequences.firstIndex(where: { $0 === sequence }) else { return false }
+        sequences.remove(at: index)
+        return true
     }
 }
 

@@ -130,6 +130,11 @@ public final class GenerationService: ModelService {
             model.unload(on: stream)
             throw ServiceError(.unsupported, "model '\(spec.id)' is not a token model; only LLMs are served yet")
         }
+        let frontend: TextFrontend
+        do { frontend = try TextFrontend.load(path: path, modelName: spec.id) } catch {
+            model.unload(on: stream)
+            throw error
+        }
         if let budget = weightBudget {
             let bytes = model.movableWeightBytes
             // Pinned bytes are reserved here, under the lock, so models loading side by side cannot both fit.
@@ -140,12 +145,11 @@ public final class GenerationService: ModelService {
             } : nil
             guard bytes <= budget, pinned == nil else {
                 model.unload(on: stream)
-                let what = bytes > budget ? "model '\(spec.id)' has \(Self.mib(bytes)) of weights"
-                                          : "the always-resident models with '\(spec.id)' have \(Self.mib(pinned!)) of weights"
-                throw ServiceError(.invalidRequest, "\(what); the weight budget is \(Self.mib(budget))", retryable: false)
+                let what = bytes > budget ? "model '\(spec.id)' has \(FixedPoint.mebibytes(bytes)) of weights"
+                                          : "the always-resident models with '\(spec.id)' have \(FixedPoint.mebibytes(pinned!)) of weights"
+                throw ServiceError(.invalidRequest, "\(what); the weight budget is \(FixedPoint.mebibytes(budget))", retryable: false)
             }
         }
-        let frontend = try TextFrontend.load(path: path, modelName: spec.id)
         return ServingModel(id: spec.id, model: model, frontend: frontend, weight: spec.weight, maxWaiting: spec.maxWaiting,
                             pinned: spec.alwaysResident)
     }
@@ -154,11 +158,6 @@ public final class GenerationService: ModelService {
     private func retire(_ served: ServingModel) {
         if served.pinned { pinnedWeights.withLock { $0 -= min($0, served.movableWeightBytes) } }
         engine.retire(served)
-    }
-
-    private static func mib(_ bytes: UInt64) -> String {
-        let tenths = (bytes * 10 + (1 << 19)) >> 20
-        return "\(tenths / 10).\(tenths % 10) MiB"
     }
 
     /// Pages for `bytes` of KV memory, and never fewer than one full context needs.

@@ -12,4 +12,7 @@ public enum FixedPoint {
         let sign = value < 0 && scaled != 0 ? "-" : ""
         return digits == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(fraction)"
     }
+
+    /// A byte count in MiB with one decimal, e.g. mebibytes(1_572_864) == "1.5 MiB".
+    public static func mebibytes(_ bytes: UInt64) -> String { "\(format(Double(bytes) / 1_048_576, 1)) MiB" }
 }
