@@ -42,7 +42,7 @@ extern "C" {
 /** ABI major version: a host refuses a plugin whose major differs. Bumped only for incompatible changes. */
 #define PX_ABI_MAJOR 1u
 /** ABI minor version: grows when fields or functions are appended. Host and plugin use min(host, plugin). */
-#define PX_ABI_MINOR 0u
+#define PX_ABI_MINOR 1u
 
 /** Name of the one symbol a plugin exports. */
 #define PX_ENTRY_SYMBOL "plexus_plugin_entry"
@@ -100,6 +100,7 @@ typedef struct px_event px_event;       /**< a marker recorded on a stream */
 typedef struct px_sink px_sink;         /**< where one request's outputs go; also its cancel flag */
 typedef struct px_module px_module;     /**< a compiled device code module (NVRTC + cubin cache) */
 typedef struct px_function px_function; /**< one kernel inside a px_module */
+typedef struct px_graph px_graph;       /**< recorded stream work replayed as one launch (a CUDA graph); ABI 1.1 */
 
 /* ---------------------------------------------------------------------------------------------------------------
  * Enumerations
@@ -388,6 +389,21 @@ typedef struct px_host {
     px_status (*emit_progress)(const struct px_host *host, px_sink *sink, uint32_t done, uint32_t total);
     /** End the request. Exactly once per request, also on cancel and error; nothing may follow. [model] */
     px_status (*emit_final)(const struct px_host *host, px_sink *sink, const px_final *final);
+
+    /* -- graphs (ABI 1.1; check abi_minor >= 1 or PX_HAS_FIELD before use) ---------------------------------------- */
+
+    /** Start recording `stream`: until graph_end, kernels launched on it are recorded, not run (CUDA stream
+     *  capture). Only launch may be called on the stream meanwhile; mem_write / mem_read / mem_copy / event_record
+     *  fail with PX_ERR_INVALID_ARGUMENT while recording. PX_ERR_UNSUPPORTED on a CPU stream. [model] */
+    px_status (*graph_begin)(const struct px_host *host, px_stream *stream);
+    /** Stop recording and instantiate what was recorded as a graph owned by `scope`. On any failure the recording
+     *  is discarded and the stream is usable again. [model] */
+    px_status (*graph_end)(const struct px_host *host, px_scope *scope, px_stream *stream,
+                           px_graph **out_graph /* (owned by plugin until graph_free) */);
+    /** Enqueue one replay of `graph` on `stream` (it reads the same device addresses it recorded). [model] */
+    px_status (*graph_launch)(const struct px_host *host, px_graph *graph, px_stream *stream);
+    /** Destroy a graph. NULL is ignored. [model] */
+    void (*graph_free)(const struct px_host *host, px_graph *graph);
 } px_host;
 
 /* ---------------------------------------------------------------------------------------------------------------
