@@ -30,7 +30,7 @@ plugins: $(PLUGIN_FILES)
 	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path) && mkdir -p $$bin/plugins && \
 	  for f in $(PLUGIN_FILES); do cp $$f $$bin/plugins/; done
 
-$(PLUGIN_DIR)/libplexus-%.so: $$(shell find Plugins/$$* -name '*.[ch]') Sources/PluginABI/include/plexus_plugin.h
+$(PLUGIN_DIR)/libplexus-%.so: $$(shell find Plugins/$$* -name '*.[ch]' -o -name '*.cu') Sources/PluginABI/include/plexus_plugin.h
 	@mkdir -p $(PLUGIN_DIR)
 	$(CC) $(PLUGIN_CFLAGS) -IPlugins/$* -o $@ $(call plugin_sources,$*) $(PLUGIN_LIBS)
 

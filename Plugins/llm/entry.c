@@ -81,7 +81,7 @@ static const px_model_api model_api = {
     llm_request_create,
     llm_request_destroy,
     llm_step,
-    NULL, /* step_finish: the CPU path emits during the step */
+    llm_step_finish, /* the CUDA path emits here; the CPU path emits during the step */
 };
 
 static const void *llm_get_extension(px_plugin *plugin, const char *id) {

@@ -10,17 +10,6 @@
 #include "quants.h"
 
 #include <string.h>
-#include <stdio.h>
-#include <stdlib.h>
-static void dbg_dump(const char *name, uint32_t il, const float *x, uint64_t n) {
-    const char *dir = getenv("PLEXUS_LLM_DUMP");
-    if (!dir) return;
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s-%u.f32", dir, name, il);
-    FILE *f = fopen(path, "wb");
-    if (f) { fwrite(x, 4, n, f); fclose(f); }
-}
-
 /* ---- matrix products on the host's workers --------------------------------------------------------------------- */
 
 typedef struct quantize_job {
@@ -176,7 +165,6 @@ static px_status forward_layer(px_model *m, px_stream *stream, const llm_batch *
     px_status st;
 
     if ((st = norm_tokens(m, stream, n, &job, &l->attn_norm, s->x, s->xb)) != PX_OK) return st;
-    dbg_dump("attn_norm", il, s->xb, (uint64_t)n * hp->n_embd);
     if ((st = project(m, stream, &cache, s->xb, n, &l->wq, s->q, q_dim)) != PX_OK) return st;
     if ((st = project(m, stream, &cache, s->xb, n, &l->wk, s->k, kv_dim)) != PX_OK) return st;
     if ((st = project(m, stream, &cache, s->xb, n, &l->wv, s->v, kv_dim)) != PX_OK) return st;
@@ -185,26 +173,20 @@ static px_status forward_layer(px_model *m, px_stream *stream, const llm_batch *
         llm_add_bias(s->k, (const float *)llm_data(m, &l->bk), n, kv_dim);
         llm_add_bias(s->v, (const float *)llm_data(m, &l->bv), n, kv_dim);
     }
-    dbg_dump("Qraw", il, s->q, (uint64_t)n * q_dim); dbg_dump("Kraw", il, s->k, (uint64_t)n * kv_dim); dbg_dump("Vraw", il, s->v, (uint64_t)n * kv_dim);
     if ((st = for_each_token(m, stream, n, prepare_attention_task, &job)) != PX_OK) return st;
-    dbg_dump("Qfinal", il, s->q, (uint64_t)n * q_dim); dbg_dump("Kfinal", il, s->k, (uint64_t)n * kv_dim);
     if ((st = llm_attention(m, stream, b, il, s->q, s->att)) != PX_OK) return st;
-    dbg_dump("kqv_out", il, s->att, (uint64_t)n * q_dim);
     if ((st = project(m, stream, &cache, s->att, n, &l->wo, s->proj, hp->n_embd)) != PX_OK) return st;
     if (l->attn_post_norm.ne0 != 0 && (st = norm_tokens(m, stream, n, &job, &l->attn_post_norm, s->proj, s->proj)) != PX_OK) return st;
     llm_add_rows(s->x, s->proj, n, hp->n_embd);
-    dbg_dump("sa_out", il, s->x, (uint64_t)n * hp->n_embd);
 
     if ((st = norm_tokens(m, stream, n, &job, &l->ffn_norm, s->x, s->xb)) != PX_OK) return st;
     cache.source = NULL; /* xb was rewritten */
     if ((st = project(m, stream, &cache, s->xb, n, &l->ffn_gate, s->gate, hp->n_ff)) != PX_OK) return st;
     if ((st = project(m, stream, &cache, s->xb, n, &l->ffn_up, s->up, hp->n_ff)) != PX_OK) return st;
     if ((st = for_each_token(m, stream, n, glu_task, &job)) != PX_OK) return st;
-    dbg_dump("glu", il, s->gate, (uint64_t)n * hp->n_ff);
     if ((st = project(m, stream, &cache, s->gate, n, &l->ffn_down, s->proj, hp->n_embd)) != PX_OK) return st;
     if (l->ffn_post_norm.ne0 != 0 && (st = norm_tokens(m, stream, n, &job, &l->ffn_post_norm, s->proj, s->proj)) != PX_OK) return st;
     llm_add_rows(s->x, s->proj, n, hp->n_embd);
-    dbg_dump("l_out", il, s->x, (uint64_t)n * hp->n_embd);
     return PX_OK;
 }
 

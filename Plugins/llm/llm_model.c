@@ -5,6 +5,8 @@
  */
 #include "llm_model.h"
 
+#include "llm_cuda.h"
+
 #include "ggml_types.h"
 #include "llm_ops.h"
 #include "llm_plugin.h"
@@ -186,7 +188,7 @@ static px_status bind_globals(px_model *m, char *e, size_t c) {
 }
 
 /* Parses the catalog options this plugin understands. */
-static px_status parse_options(px_model *m, const px_model_desc *desc, int *copy_weights, char *e, size_t c) {
+static px_status parse_options(px_model *m, const px_model_desc *desc, int *copy_weights, int *graphs, char *e, size_t c) {
     m->context_length = m->hp.n_ctx_train < 8192 ? m->hp.n_ctx_train : 8192;
     m->max_tokens = 512;
     m->max_items = 32;
@@ -200,12 +202,20 @@ static px_status parse_options(px_model *m, const px_model_desc *desc, int *copy
             *copy_weights = strcmp(value, "copy") == 0;
             continue;
         }
+        if (strcmp(key, "cuda_graphs") == 0) {
+            if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+                snprintf(e, c, "option cuda_graphs='%s' must be on or off", value);
+                return PX_ERR_INVALID_ARGUMENT;
+            }
+            *graphs = strcmp(value, "on") == 0;
+            continue;
+        }
         uint32_t *target = strcmp(key, "context_length") == 0     ? &m->context_length
                            : strcmp(key, "max_batch_tokens") == 0 ? &m->max_tokens
                            : strcmp(key, "max_batch_items") == 0  ? &m->max_items
                                                                   : NULL;
         if (target == NULL) {
-            snprintf(e, c, "unknown option '%s' (this plugin knows: context_length, max_batch_tokens, max_batch_items, weights)", key);
+            snprintf(e, c, "unknown option '%s' (this plugin knows: context_length, max_batch_tokens, max_batch_items, weights, cuda_graphs)", key);
             return PX_ERR_INVALID_ARGUMENT;
         }
         char *end = NULL;
@@ -259,6 +269,7 @@ static px_status copy_tensor_data(px_model *m, char *e, size_t c) {
 void llm_model_free(px_model *m) {
     if (m == NULL) return;
     const px_host *host = m->host;
+    llm_cuda_free(m);
     gguf_close(m->gguf);
     host->mem_free(host, m->scratch_buffer);
     host->mem_free(host, m->file);
@@ -293,10 +304,16 @@ px_status llm_model_create(px_plugin *plugin, const px_model_desc *desc, px_mode
     if (status == PX_OK) status = bind_globals(m, e, sizeof e);
     for (uint32_t il = 0; status == PX_OK && il < m->hp.n_layer; il++) status = llm_bind_layer_common(m, il, e, sizeof e);
     if (status == PX_OK) status = m->arch->configure(m, e, sizeof e);
-    int copy_weights = 0;
-    if (status == PX_OK) status = parse_options(m, desc, &copy_weights, e, sizeof e);
-    if (status == PX_OK && copy_weights) status = copy_tensor_data(m, e, sizeof e);
+    int copy_weights = 0, graphs = 1, on_cuda = desc->device == PX_DEVICE_CUDA;
+    if (status == PX_OK && desc->device != PX_DEVICE_CPU && !on_cuda) {
+        snprintf(e, sizeof e, "device %u is not one this plugin runs on (CPU or CUDA)", desc->device);
+        status = PX_ERR_UNSUPPORTED;
+    }
+    if (status == PX_OK) status = parse_options(m, desc, &copy_weights, &graphs, e, sizeof e);
+    /* on CUDA the weights always move into a device buffer (llm_cuda_load) */
+    if (status == PX_OK && copy_weights && !on_cuda) status = copy_tensor_data(m, e, sizeof e);
     if (status == PX_OK) status = llm_scratch_allocate(m, desc->load_stream, e, sizeof e);
+    if (status == PX_OK && on_cuda) status = llm_cuda_load(m, desc->load_stream, graphs, e, sizeof e);
     if (status != PX_OK) {
         llm_model_free(m);
         return e[0] != '\0' ? llm_fail(host, status, e) : status;

@@ -125,6 +125,7 @@ struct px_model {
     float rope_base[2];       /* the distinct RoPE bases of the layers (the second equals the first if only one) */
     px_buffer *scratch_buffer;
     llm_scratch s;
+    struct llm_cuda *cuda;    /* the device side when the host placed the model on a CUDA device (llm_cuda.h), else NULL */
     char arch_name[64];
 };
 

@@ -51,5 +51,13 @@ void llm_request_destroy(px_model *model, px_request *request);
 
 /* Steps (llm_step.c) */
 px_status llm_step(px_model *model, const px_step *step);
+/** Emits what the CUDA path read back; nothing on the CPU, whose step emits everything. */
+px_status llm_step_finish(px_model *model, const px_step *step);
+/** 1 when an item needs its row's logits on the host (it asked for them, or its sampling is more than a greedy
+ *  pick the device can make: penalties, logprobs, a constraint, a temperature). */
+int llm_item_wants_logits(const px_step_item *item);
+/** Emits one output row of an item: its logits when asked, then its sampled token (`greedy` >= 0: the device's
+ *  greedy pick, else sampled from `logits`), ending the request when it stops. */
+px_status llm_emit_row(px_model *model, const px_step_item *item, float *logits, int32_t greedy);
 
 #endif

@@ -3,6 +3,7 @@
  * tokens of many sequences together), run the transformer once, then sample and emit for the items that asked.
  * Cancelled items end with FINAL(CANCELLED) and do no work.
  */
+#include "llm_cuda.h"
 #include "llm_forward.h"
 #include "llm_plugin.h"
 
@@ -53,12 +54,15 @@ static void add_item(px_model *m, llm_batch *b, const px_step_item *item) {
     (void)m;
 }
 
-/* Samples one row, emits the token, and ends the request on a stop token, max_new_tokens or the context end. */
-static px_status sample_and_emit(px_model *m, const px_step_item *item, float *logits) {
+/* Samples one row (or takes the device's greedy pick when `greedy` >= 0), emits the token, and ends the request on a
+ * stop token, max_new_tokens or the context end. */
+static px_status sample_and_emit(px_model *m, const px_step_item *item, float *logits, int32_t greedy) {
     const px_host *host = m->host;
     px_request *request = item->request;
-    llm_sample_result result;
-    px_status status = llm_sampler_sample(request->sampler, logits, item->allowed, &result);
+    llm_sample_result result = {0};
+    px_status status = PX_OK;
+    if (greedy >= 0) result.token = greedy;
+    else status = llm_sampler_sample(request->sampler, logits, item->allowed, &result);
     if (status != PX_OK) return finish(host, request, PX_FINISH_ERROR, status, "no token could be sampled (the constraint allows none)");
     int32_t token = result.token;
     if ((status = llm_sampler_accept(request->sampler, token)) != PX_OK) return status;
@@ -110,17 +114,27 @@ static px_status refresh_addresses(px_model *m, const px_step *step, llm_batch *
     return PX_OK;
 }
 
-px_status llm_step(px_model *m, const px_step *step) {
+int llm_item_wants_logits(const px_step_item *item) {
+    return (item->flags & PX_ITEM_LOGITS) || ((item->flags & PX_ITEM_SAMPLE) && (item->allowed != NULL || !llm_sampler_is_plain_greedy(item->request->sampler)));
+}
+
+px_status llm_emit_row(px_model *m, const px_step_item *item, float *logits, int32_t greedy) {
+    px_status status = PX_OK;
+    if ((item->flags & PX_ITEM_LOGITS) && (status = emit_logits(m, item, logits)) != PX_OK) return status;
+    if (item->flags & PX_ITEM_SAMPLE) status = sample_and_emit(m, item, logits, greedy);
+    return status;
+}
+
+/* The items' tokens into one batch; cancelled and malformed items end here and add nothing. */
+static px_status gather(px_model *m, const px_step *step, llm_batch *b) {
     const px_host *host = m->host;
-    llm_batch b = {0};
-    px_status status = refresh_addresses(m, step, &b);
-    if (status != PX_OK) return status;
-    b.token = m->s.token;
-    b.pos = m->s.pos;
-    b.item = m->s.item;
-    b.out_token = m->s.out_token;
-    b.items = m->s.items;
+    b->token = m->s.token;
+    b->pos = m->s.pos;
+    b->item = m->s.item;
+    b->out_token = m->s.out_token;
+    b->items = m->s.items;
     char message[160];
+    px_status status;
     for (uint32_t i = 0; i < step->n_items; i++) {
         const px_step_item *item = PX_AT(px_step_item, step->items, step->item_stride, i);
         px_request *request = item->request;
@@ -135,17 +149,28 @@ px_status llm_step(px_model *m, const px_step *step) {
             continue;
         }
         if (item->n_tokens == 0) continue;
-        if (b.n_tokens + item->n_tokens > m->max_tokens || b.n_items >= m->max_items)
+        if (b->n_tokens + item->n_tokens > m->max_tokens || b->n_items >= m->max_items)
             return llm_fail(host, PX_ERR_INVALID_ARGUMENT, "the step exceeds max_batch_tokens or max_batch_items");
-        add_item(m, &b, item);
+        add_item(m, b, item);
     }
-    if (b.n_tokens == 0) return PX_OK;
+    return PX_OK;
+}
+
+px_status llm_step(px_model *m, const px_step *step) {
+    llm_batch b = {0};
+    if (m->cuda != NULL) m->cuda->pending.n_out = 0;
+    px_status status = gather(m, step, &b);
+    if (status != PX_OK || b.n_tokens == 0) return status;
+    if (m->cuda != NULL) return llm_cuda_step(m, step, &b);
+    if ((status = refresh_addresses(m, step, &b)) != PX_OK) return status;
     if ((status = llm_forward(m, step->stream, &b)) != PX_OK) return status;
     for (uint32_t r = 0; r < b.n_out; r++) {
         const px_step_item *item = b.items[b.item[b.out_token[r]]];
-        float *logits = m->s.logits + (uint64_t)r * m->hp.n_vocab;
-        if ((item->flags & PX_ITEM_LOGITS) && (status = emit_logits(m, item, logits)) != PX_OK) return status;
-        if ((item->flags & PX_ITEM_SAMPLE) && (status = sample_and_emit(m, item, logits)) != PX_OK) return status;
+        if ((status = llm_emit_row(m, item, m->s.logits + (uint64_t)r * m->hp.n_vocab, -1)) != PX_OK) return status;
     }
     return PX_OK;
+}
+
+px_status llm_step_finish(px_model *m, const px_step *step) {
+    return m->cuda != NULL ? llm_cuda_step_finish(m, step) : PX_OK;
 }

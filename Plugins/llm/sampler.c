@@ -536,3 +536,5 @@ px_status llm_sampler_distribution(llm_sampler *s, float *row, const uint32_t *a
     }
     return PX_OK;
 }
+
+int llm_sampler_is_plain_greedy(const llm_sampler *s) { return s->greedy && !s->track_output && !s->track_prompt && !s->want_logprobs; }

@@ -70,6 +70,9 @@ px_status llm_sampler_sample(llm_sampler *sampler, float *logits, const uint32_t
 /** Nonzero when token is one of the request's stop tokens. */
 int llm_sampler_is_stop(const llm_sampler *sampler, int32_t token);
 
+/** 1 when sampling is the row's argmax and nothing else: greedy, no penalties, no logprobs. */
+int llm_sampler_is_plain_greedy(const llm_sampler *sampler);
+
 /** The vocabulary size the sampler was created for. */
 int32_t llm_sampler_n_vocab(const llm_sampler *sampler);
 
