@@ -23,7 +23,8 @@ enum BenchCommand {
           wake   waking an evicted model: two copies of FILE (LLM plugin, weights=copy) under a weight budget
                  that holds one, requests alternating between them; restore bandwidth vs a memcpy of the same
                  bytes (the link on a CPU host), time to first token when the request wakes its model vs resident
-          cuda   empty-kernel launch through the host table vs raw cuLaunchKernel, 4-stream overlap, pinned and
+          cuda   empty-kernel launch through the host table vs raw cuLaunchKernel, 100 empty kernels replayed as one
+                 graph (graph_begin/graph_end) vs launched one by one, 4-stream overlap, pinned and
                  pageable host-to-device bandwidth, evict/restore bandwidth vs the measured link (needs a GPU)
 
           Exit 0 on success, 1 when a benchmark fails (or there is no GPU for cuda, or the model cannot load),
