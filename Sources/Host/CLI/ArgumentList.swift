@@ -1,3 +1,5 @@
+import HostCore
+
 /// A minimal command-line reader: positional words, `--flag`, `--name VALUE` and `--name=VALUE`.
 struct ArgumentList {
     private(set) var words: [String]
@@ -53,6 +55,13 @@ struct ArgumentList {
             guard let count = Int(text), count > 0, count <= 1024 else { throw UsageError("--threads needs 1...1024") }
             return count
         }
+    }
+
+    /// Removes `--device cpu|cuda|cuda:N` if given (default cpu).
+    mutating func device() throws(UsageError) -> DeviceChoice {
+        guard let text = try value("--device") else { return .cpu }
+        guard let choice = DeviceChoice(text) else { throw UsageError("--device needs cpu, cuda or cuda:N, got '\(text)'") }
+        return choice
     }
 
     /// Removes and returns the next positional word.

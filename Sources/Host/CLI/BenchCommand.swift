@@ -4,14 +4,17 @@ import HostCore
 /// `plexus bench`: benchmarks (never timed tests). Device benchmarks print a table, or JSON with --json.
 enum BenchCommand {
     static let usage = """
-        usage: plexus bench --model FILE.gguf [-p 512] [-n 128] [-t THREADS] [-r REPETITIONS] [--plugins DIR]... [--json]
+        usage: plexus bench --model FILE.gguf [-p 512] [-n 128] [-t THREADS] [-r REPETITIONS] [--batch B,B,...]
+                            [--device cpu|cuda|cuda:N] [--plugins DIR]... [--json]
                plexus bench cpu [--threads N] [--json]
                plexus bench cuda [--json]
                plexus bench scheduler --chat FILE --job FILE [-n 64] [--threads N] [--plugins DIR]... [--json]
                plexus bench wake FILE.gguf [-r 6] [--threads N] [--plugins DIR]... [--json]
 
           --model  prompt processing (pp: a prompt of p random tokens in one prefill) and generation (tg: n
-                   single-token decode steps) in tokens/s, mean and standard deviation over r runs, as llama-bench
+                   single-token decode steps) in tokens/s, mean and standard deviation over r runs, as llama-bench;
+                   --batch adds tg<n>@b<B> for each B: B sequences decoding together (one token each per step),
+                   aggregate generated tokens/s; --device runs the model on a GPU (default cpu)
           cpu    parallel_for overhead per call (host pool), CPU stream lane round trip, evict/restore of 256 MiB
                  of weights between host tiers over 2 lanes vs one plain memcpy of the same bytes
           scheduler  two models on one engine: switch cost between resident models (p50/p99), and the
@@ -20,7 +23,8 @@ enum BenchCommand {
           wake   waking an evicted model: two copies of FILE (LLM plugin, weights=copy) under a weight budget
                  that holds one, requests alternating between them; restore bandwidth vs a memcpy of the same
                  bytes (the link on a CPU host), time to first token when the request wakes its model vs resident
-          cuda   empty-kernel launch through the host table vs raw cuLaunchKernel, 4-stream overlap, pinned and
+          cuda   empty-kernel launch through the host table vs raw cuLaunchKernel, 100 empty kernels replayed as one
+                 graph (graph_begin/graph_end) vs launched one by one, 4-stream overlap, pinned and
                  pageable host-to-device bandwidth, evict/restore bandwidth vs the measured link (needs a GPU)
 
           Exit 0 on success, 1 when a benchmark fails (or there is no GPU for cuda, or the model cannot load),
@@ -39,16 +43,26 @@ enum BenchCommand {
         let generate = try count(&arguments, "-n", default: 128)
         let threads = try count(&arguments, "-t", default: 0)
         let repetitions = max(1, try count(&arguments, "-r", default: 5))
+        let batches = try batchSizes(&arguments)
+        let device = try arguments.device()
         let directories = try arguments.values("--plugins")
         try arguments.finish()
         do {
+            let largest = batches.max() ?? 1
+            var options = [("max_batch_tokens", String(max(prompt, 16, largest)))]
+            if largest > 32 { options.append(("max_batch_items", String(largest))) }
             let session = try ModelSession.open(path: path, pluginDirectories: directories, environment: ProcessEnvironment.current(),
-                                                threads: threads > 0 ? threads : nil,
-                                                options: [("max_batch_tokens", String(max(prompt, 16)))])
-            let figures = try LLMBenchmark(session: session, promptTokens: prompt, generatedTokens: generate, repetitions: repetitions).run()
+                                                threads: threads > 0 ? threads : nil, options: options,
+                                                kvPages: LLMBenchmark.kvPages(promptTokens: prompt, generatedTokens: generate, batches: batches),
+                                                device: device)
+            let figures = try LLMBenchmark(session: session, promptTokens: prompt, generatedTokens: generate, repetitions: repetitions,
+                                           batches: batches).run()
             let workers = session.devices.cpu.pool.count
             if json {
-                let items = figures.map { "{\"test\": \"\($0.test)\", \"threads\": \(workers), \"tokens_per_second\": \($0.mean), \"stddev\": \($0.deviation)}" }
+                let items = figures.map { figure in
+                    let batch = figure.batch.map { ", \"batch\": \($0)" } ?? ""
+                    return "{\"test\": \"\(figure.test)\", \"device\": \"\(device)\", \"threads\": \(workers)\(batch), \"tokens_per_second\": \(figure.mean), \"stddev\": \(figure.deviation)}"
+                }
                 Output.line("[" + items.joined(separator: ", ") + "]")
             } else {
                 Output.line("model | arch | threads | test | t/s")
@@ -62,6 +76,16 @@ enum BenchCommand {
             Output.error("plexus: \(error)")
             return 1
         }
+    }
+
+    /// `--batch 1,8,64`: positive batch sizes up to 4096, or none.
+    private static func batchSizes(_ arguments: inout ArgumentList) throws(UsageError) -> [Int] {
+        guard let text = try arguments.value("--batch") else { return [] }
+        let sizes = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 4096 }) else {
+            throw UsageError("--batch needs comma-separated batch sizes in 1...4096, e.g. 1,8,64")
+        }
+        return sizes.map { $0! }
     }
 
     static func run(_ arguments: ArgumentList) throws(UsageError) -> Int32 {

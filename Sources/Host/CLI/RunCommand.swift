@@ -4,12 +4,14 @@ import HostCore
 enum RunCommand {
     static let usage = """
         usage: plexus run --model FILE (--prompt TEXT | --chat TEXT | --tokens ID,ID,...) [-n N] [--temperature T]
-                          [--seed S] [--plugins DIR]... [--option K=V]... [--dump-logits FILE] [--ids]
+                          [--seed S] [--device cpu|cuda|cuda:N] [--plugins DIR]... [--option K=V]... [--dump-logits FILE]
+                          [--ids]
 
           Loads FILE with the plugin that claims it and generates (greedy unless --temperature is given):
           --prompt  a completion prompt, tokenized with the model's own vocabulary
           --chat    one user message, rendered with the model's own chat template (an error for a model without one)
           --tokens  prompt token ids as they are
+          --device  where the model runs: the CPU (default) or a GPU (an error "no GPU: ..." without one)
           Prints the generated text (or, with --tokens or --ids, the ids), then prefill and decode speed on stderr.
           Exit 0 on success, 1 when the model cannot be loaded or run, 2 on a usage error.
         """
@@ -41,10 +43,11 @@ enum RunCommand {
         let dump = try arguments.value("--dump-logits")
         let options = try arguments.keyValues("--option")
         let directories = try arguments.values("--plugins")
+        let device = try arguments.device()
         try arguments.finish()
         do {
             let session = try ModelSession.open(path: path, pluginDirectories: directories, environment: ProcessEnvironment.current(),
-                                                options: options)
+                                                options: options, device: device)
             var frontend: TextFrontend?
             if list == nil {
                 let text = try TextFrontend.load(path: path, modelName: path.split(separator: "/").last.map(String.init) ?? path)

@@ -8,7 +8,7 @@ enum ServeCommand {
     static let usage = """
         usage: plexus serve [--catalog FILE] [--model [ID=]FILE]... [--host 127.0.0.1] [--port 8080] [--plugins DIR]...
                             [--option KEY=VALUE]... [--threads N] [--api-key KEY]... [--cors-origin ORIGIN]...
-                            [--max-waiting N] [--kv-mib MIB] [--weights-mib MIB]
+                            [--max-waiting N] [--kv-mib MIB] [--weights-mib MIB] [--device cpu|cuda|cuda:N]
 
           --catalog      the models, their options and the API keys (Specs/catalog.md); --model adds more.
                          With neither --catalog nor --model: the default catalog (smollm2-135m-instruct, gemma3-270m),
@@ -25,6 +25,8 @@ enum ServeCommand {
                          not fit, the coldest idle models are parked in host memory to make room (default: no
                          limit, or the catalog's server.weights_mib; weights a plugin maps from the file are
                          not counted, e.g. the LLM plugin's unless it runs with --option weights=copy)
+          --device       where the engine's one stream runs, so where every model loads and steps: the CPU
+                         (default) or a GPU (exit 1 with "no GPU: ..." without one)
 
         SIGHUP (or POST /admin/reload with an admin key of the catalog) re-reads the catalog: added models load,
         removed ones finish their requests and unload, changed ones load anew, keys change at once; an invalid
@@ -58,8 +60,23 @@ enum ServeCommand {
 
     private static func serve(_ plan: ServePlan, flags: ServeFlags, host: String, port: Int, environment: [String: String]) -> Int32 {
         let devices = DeviceSet.discover(environment: environment, cpuThreads: flags.threads)
-        let service = GenerationService(devices: devices, pluginDirectories: flags.directories, environment: environment,
+        let service: GenerationService
+        switch flags.device.gpu(in: devices) {
+        case nil:
+            service = GenerationService(devices: devices, pluginDirectories: flags.directories, environment: environment,
                                         weightBudget: flags.weightsMiB.map { $0 << 20 })
+        case .failure(let noGPU)?:
+            Output.error("plexus: \(noGPU)")
+            return 1
+        case .success(let gpu)?:
+            do {
+                service = try GenerationService(devices: devices, pluginDirectories: flags.directories, environment: environment,
+                                                weightBudget: flags.weightsMiB.map { $0 << 20 }, gpu: gpu)
+            } catch {
+                Output.error("plexus: no GPU: cuda:\(gpu.ordinal): \(error.description)")
+                return 1
+            }
+        }
         for spec in plan.specs {
             Output.line("plexus: loading \(spec.id) from \(spec.paths[0])")
             service.load(spec, done: report)

@@ -17,6 +17,8 @@ struct ServeFlags: Sendable {
     var kvMiB: UInt64 = 256
     /// Weight memory the models share (nil: no limit, every model stays resident).
     var weightsMiB: UInt64?
+    /// Where the engine's stream runs: every served model loads and steps there.
+    var device: DeviceChoice = .cpu
 
     static func parse(_ arguments: ArgumentList) throws(UsageError) -> ServeFlags {
         var arguments = arguments
@@ -42,6 +44,7 @@ struct ServeFlags: Sendable {
             guard let value = UInt64(text), value > 0, value < 1 << 30 else { throw UsageError("--kv-mib needs a size in MiB") }
             flags.kvMiB = value
         }
+        flags.device = try arguments.device()
         try arguments.finish()
         return flags
     }

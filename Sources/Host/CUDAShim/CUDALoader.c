@@ -27,6 +27,9 @@ static void *open_first(const char *const *candidates, const char *what, char *e
         }                                                                                                        \
     } while (0)
 
+/* Graph entry points are optional: a driver without them still runs everything else (graph_begin says so). */
+#define RESOLVE_OPTIONAL(api, handle, field, symbol) (*(void **)(&(api)->field) = dlsym(handle, symbol))
+
 int px_cuda_load(px_cuda_api *api, const char *const *candidates, char *error, size_t capacity) {
     memset(api, 0, sizeof *api);
     void *h = open_first(candidates, "libcuda", error, capacity);
@@ -66,6 +69,15 @@ int px_cuda_load(px_cuda_api *api, const char *const *candidates, char *error, s
     RESOLVE(api, h, cuModuleGetFunction, "cuModuleGetFunction");
     RESOLVE(api, h, cuFuncSetAttribute, "cuFuncSetAttribute");
     RESOLVE(api, h, cuLaunchKernel, "cuLaunchKernel");
+    /* cuda.h maps cuStreamBeginCapture to the _v2 entry point (which takes the capture mode); the unversioned
+     * symbol is the CUDA 10.0 one without it. */
+    RESOLVE_OPTIONAL(api, h, cuStreamBeginCapture, "cuStreamBeginCapture_v2");
+    RESOLVE_OPTIONAL(api, h, cuStreamEndCapture, "cuStreamEndCapture");
+    RESOLVE_OPTIONAL(api, h, cuStreamIsCapturing, "cuStreamIsCapturing");
+    RESOLVE_OPTIONAL(api, h, cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");
+    RESOLVE_OPTIONAL(api, h, cuGraphDestroy, "cuGraphDestroy");
+    RESOLVE_OPTIONAL(api, h, cuGraphLaunch, "cuGraphLaunch");
+    RESOLVE_OPTIONAL(api, h, cuGraphExecDestroy, "cuGraphExecDestroy");
     return 0;
 }
 

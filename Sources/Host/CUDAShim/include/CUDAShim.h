@@ -17,6 +17,8 @@ typedef struct CUevent_st *CUevent;
 typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef unsigned long long CUdeviceptr;
+typedef struct CUgraph_st *CUgraph;
+typedef struct CUgraphExec_st *CUgraphExec;
 
 enum {
     PX_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16,
@@ -27,7 +29,14 @@ enum {
     PX_CU_EVENT_DISABLE_TIMING = 2,
     PX_CU_MEMHOSTALLOC_PORTABLE = 1,
     PX_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8,
-    PX_CUDA_ERROR_NOT_READY = 600
+    PX_CUDA_ERROR_NOT_READY = 600,
+    /* CUstreamCaptureMode and CUstreamCaptureStatus */
+    PX_CU_STREAM_CAPTURE_MODE_GLOBAL = 0,
+    PX_CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1,
+    PX_CU_STREAM_CAPTURE_MODE_RELAXED = 2,
+    PX_CU_STREAM_CAPTURE_STATUS_NONE = 0,
+    PX_CU_STREAM_CAPTURE_STATUS_ACTIVE = 1,
+    PX_CU_STREAM_CAPTURE_STATUS_INVALIDATED = 2
 };
 
 /** The driver functions the host calls, resolved by px_cuda_load. */
@@ -69,6 +78,14 @@ typedef struct px_cuda_api {
     CUresult (*cuLaunchKernel)(CUfunction function, unsigned int grid_x, unsigned int grid_y, unsigned int grid_z,
                                unsigned int block_x, unsigned int block_y, unsigned int block_z,
                                unsigned int shared_bytes, CUstream stream, void **params, void **extra);
+    /* Stream capture and graphs (CUDA 11.4+ for cuGraphInstantiateWithFlags); NULL when the driver lacks them. */
+    CUresult (*cuStreamBeginCapture)(CUstream stream, int mode);
+    CUresult (*cuStreamEndCapture)(CUstream stream, CUgraph *graph);
+    CUresult (*cuStreamIsCapturing)(CUstream stream, int *status);
+    CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec *exec, CUgraph graph, unsigned long long flags);
+    CUresult (*cuGraphDestroy)(CUgraph graph);
+    CUresult (*cuGraphLaunch)(CUgraphExec exec, CUstream stream);
+    CUresult (*cuGraphExecDestroy)(CUgraphExec exec);
 } px_cuda_api;
 
 typedef int nvrtcResult; /* NVRTC_SUCCESS = 0 */

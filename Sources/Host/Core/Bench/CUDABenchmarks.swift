@@ -27,6 +27,7 @@ struct CUDABenchmarks {
             let module = try KernelModule(device: gpu, cubin: cubin, name: "bench.cu")
             var results = [BenchResult(name: "module compile or cache hit (bench.cu)", value: compileMs, unit: "ms")]
             results += try launchOverhead(module.function(named: "px_empty"))
+            results.append(try graphReplay(module.function(named: "px_empty")))
             results.append(try overlap(module.function(named: "px_spin")))
             let (bandwidth, pinned) = try linkBandwidth()
             results += bandwidth
@@ -76,6 +77,50 @@ struct CUDABenchmarks {
         }
         return [BenchResult(name: "empty kernel launch via px_host", value: viaHost / Double(launches) * 1e6, unit: "us",
                             peerName: "raw cuLaunchKernel", peerValue: raw / Double(launches) * 1e6)]
+    }
+
+    /// 100 empty kernels launched one by one through px_host vs the same 100 recorded once (graph_begin/graph_end)
+    /// and replayed as one graph_launch: microseconds per 100, best of `rounds` (each round ends with a sync).
+    private func graphReplay(_ function: KernelFunction, kernels: Int = 100, rounds: Int = 50) throws(CUDAError) -> BenchResult {
+        let stream = try gpu.makeStream(label: "bench graph", urgent: false, pool: cpu.pool)
+        let services = HostServices(pluginID: "bench", memory: HostMemory(pinningDevice: gpu), cpu: cpu) { _ in }
+        let (_, scope) = services.openScope(name: "bench graph", device: gpu)
+        defer { services.closeScope(scope) }
+        let streamHandle = services.handle(for: stream)
+        let functionHandle = services.functions.insert(function)
+        let host = services.host
+        var config = px_launch()
+        config.header = px_header(size: UInt32(MemoryLayout<px_launch>.size), version: 1)
+        config.grid = (1, 1, 1)
+        config.block = (1, 1, 1)
+        func status(_ value: px_status, _ call: String) throws(CUDAError) {
+            guard value != 0 else { return }
+            throw CUDAError(call: "px_host.\(call)", code: value, message: HostServices.takeError() ?? "failed")
+        }
+        func launchAll() throws(CUDAError) {
+            for _ in 0..<kernels { try status(host.pointee.launch!(host, streamHandle, functionHandle, &config, nil), "launch") }
+        }
+        try status(host.pointee.graph_begin!(host, streamHandle), "graph_begin")
+        try launchAll()
+        var graph: OpaquePointer?
+        try status(host.pointee.graph_end!(host, scope, streamHandle, &graph), "graph_end")
+        defer { host.pointee.graph_free!(host, graph) }
+        func best(_ body: () throws(CUDAError) -> Void) throws(CUDAError) -> Double {
+            try body()  // warm-up (the first replay uploads the graph)
+            try check(api.cuStreamSynchronize(stream.handle), "cuStreamSynchronize")
+            var fastest = Double.infinity
+            for _ in 0..<rounds {
+                fastest = min(fastest, try seconds { () throws(CUDAError) in
+                    try body()
+                    try check(api.cuStreamSynchronize(stream.handle), "cuStreamSynchronize")
+                })
+            }
+            return fastest * 1e6
+        }
+        let oneByOne = try best { () throws(CUDAError) in try launchAll() }
+        let replayed = try best { () throws(CUDAError) in try status(host.pointee.graph_launch!(host, graph, streamHandle), "graph_launch") }
+        return BenchResult(name: "\(kernels) empty kernels as one graph replay", value: replayed, unit: "us",
+                           peerName: "launched one by one", peerValue: oneByOne, note: "px_host graph_begin/graph_end, then graph_launch")
     }
 
     /// Four spinning single-block kernels on four streams vs the same four on one stream.

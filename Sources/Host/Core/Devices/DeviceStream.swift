@@ -28,6 +28,10 @@ public class DeviceStream: @unchecked Sendable {
     /// Waits until everything enqueued so far has completed.
     func synchronizeAll() {}
 
+    /// Waits until the work enqueued so far has completed and throws if it failed (before step_finish). A CPU
+    /// stream's work is complete when the call that enqueued it returns.
+    func completeWork() throws(ServiceFailure) {}
+
     /// Copies host bytes into a buffer (the source may be reused when this returns).
     func write(_ buffer: HostBuffer, offset: UInt64, from source: UnsafeRawPointer, bytes: UInt64) throws(ServiceFailure) {
         guard let target = buffer.hostAddress else { throw Self.unreachable(buffer, label) }
@@ -62,6 +66,29 @@ public class DeviceStream: @unchecked Sendable {
     func compile(_ source: KernelSourceText) throws(ServiceFailure) -> KernelModule {
         throw ServiceFailure(PX_ERR_UNSUPPORTED, "module_compile: stream '\(label)' is a CPU stream; no CUDA device in this process")
     }
+
+    /// Whether the stream is recording a graph: then only kernel launches may be enqueued on it.
+    var isRecording: Bool { false }
+
+    /// Throws PX_ERR_UNSUPPORTED unless the stream can record and replay graphs.
+    func requireGraphs(_ call: String) throws(ServiceFailure) {
+        throw ServiceFailure(PX_ERR_UNSUPPORTED, "\(call): stream '\(label)' is a CPU stream; graphs need a CUDA stream (on the CPU, run the work directly)")
+    }
+
+    /// Starts recording the stream's launches into a graph.
+    func beginRecording() throws(ServiceFailure) { try requireGraphs("graph_begin") }
+
+    /// Stops recording and instantiates the graph, owned by `scope`.
+    func endRecording(scope: HostScope) throws(ServiceFailure) -> CUDAGraph {
+        try requireGraphs("graph_end")
+        throw ServiceFailure(PX_ERR_UNSUPPORTED, "graph_end: stream '\(label)' cannot record")
+    }
+
+    /// Drops a recording in progress; returns whether there was one.
+    func discardRecording() -> Bool { false }
+
+    /// Enqueues one replay of a graph.
+    func launch(_ graph: CUDAGraph) throws(ServiceFailure) { try requireGraphs("graph_launch") }
 
     /// Enqueues an asynchronous copy between raw locations (the memory tiers' engine); ordered on this stream.
     func enqueueCopy(to target: MemoryAddress, from source: MemoryAddress, bytes: UInt64) throws(ServiceFailure) {

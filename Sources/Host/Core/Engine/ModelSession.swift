@@ -1,4 +1,4 @@
-/// A model file opened with the plugin that claims it, on the CPU, ready to generate: what `plexus run` and
+/// A model file opened with the plugin that claims it, on the CPU or one GPU, ready to generate: what `plexus run` and
 /// `plexus bench` use (the server will load models through the catalog and the scheduler instead).
 public final class ModelSession {
     public let devices: DeviceSet
@@ -18,15 +18,27 @@ public final class ModelSession {
         self.runner = runner
     }
 
-    /// Loads every plugin on the search path, picks the one whose probe scores `path` highest, and loads it.
+    /// Loads every plugin on the search path, picks the one whose probe scores `path` highest, and loads it on
+    /// `device`: on the CPU (CUDA is not opened), or on a stream of that GPU (an error "no GPU: ..." without one).
     public static func open(path: String, pluginDirectories: [String], environment: [String: String],
-                            threads: Int? = nil, options: [(String, String)] = [], kvPages: UInt32 = 1024) throws -> ModelSession {
-        let devices = DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: threads)
-        let loader = PluginLoader(memory: HostMemory(), cpu: devices.cpu) { _ in }
+                            threads: Int? = nil, options: [(String, String)] = [], kvPages: UInt32 = 1024,
+                            device: DeviceChoice = .cpu) throws -> ModelSession {
+        let devices = device.discover(environment: environment, cpuThreads: threads)
+        var gpu: CUDADevice?
+        if case .failure(let noGPU)? = device.gpu(in: devices) { throw OpenError(description: noGPU.description) }
+        if case .success(let found)? = device.gpu(in: devices) { gpu = found }
+        let loader = PluginLoader(memory: HostMemory(pinningDevice: gpu), cpu: devices.cpu) { _ in }
         let report = loader.loadAll(PluginSearchPath.resolve(commandLine: pluginDirectories, environment: environment))
         let plugin: PluginInstance
         do { plugin = try report.claim(path) } catch { throw OpenError(description: error.description) }
-        let stream = devices.cpu.makeStream(label: "run")
+        let stream: DeviceStream
+        if let gpu {
+            do { stream = try gpu.makeStream(label: "run", urgent: false, pool: devices.cpu.pool) } catch {
+                throw OpenError(description: "no GPU: cuda:\(gpu.ordinal): \(error.description)")
+            }
+        } else {
+            stream = devices.cpu.makeStream(label: "run")
+        }
         let model = try LoadedModel.load(plugin: plugin, id: "run", paths: [path], options: options, stream: stream, kvPages: kvPages)
         return ModelSession(devices: devices, plugin: plugin, model: model, runner: SequenceRunner(model: model, stream: stream))
     }

@@ -84,15 +84,24 @@ public final class SequenceRunner {
     }
 }
 
-/// A sequence's KV pages, taken in order from the model's arena.
+/// A sequence's KV pages, taken in order from the model's arena (from `firstPage` up to `end`, so that sequences
+/// decoded together each own a disjoint range).
 struct PageList {
     let pageTokens: Int
     let capacity: UInt32
+    let firstPage: UInt32
     private(set) var pages: [UInt32] = []
 
-    init(model: LoadedModel) {
+    init(model: LoadedModel, firstPage: UInt32 = 0, end: UInt32? = nil) {
         pageTokens = Int(max(model.info.kvPageTokens, 1))
-        capacity = model.kvPageCount
+        self.firstPage = firstPage
+        capacity = min(end ?? model.kvPageCount, model.kvPageCount) - min(firstPage, model.kvPageCount)
+    }
+
+    /// The number of pages a sequence of `tokens` positions needs.
+    static func pages(for tokens: Int, model: LoadedModel) -> Int {
+        let pageTokens = Int(max(model.info.kvPageTokens, 1))
+        return (tokens + pageTokens - 1) / pageTokens
     }
 
     /// The pages covering positions [0, count), allocating as needed.
@@ -102,7 +111,7 @@ struct PageList {
             guard UInt32(pages.count) < capacity else {
                 throw PluginError(status: Int32(PX_ERR_OUT_OF_MEMORY), message: "the KV arena of \(capacity) pages is full", call: "kv (host)")
             }
-            pages.append(UInt32(pages.count))
+            pages.append(firstPage + UInt32(pages.count))
         }
         return pages
     }

@@ -15,6 +15,23 @@ extension HostServices {
         try resolve(streams.lookup(handle), handle, "stream", call)
     }
 
+    /// A stream that is not recording a graph: while one records, only launch may be called on it (ABI 1.1).
+    func idleStream(_ handle: OpaquePointer?, _ call: String) throws(ServiceFailure) -> DeviceStream {
+        try idleStream(try stream(handle, call), call)
+    }
+
+    func idleStream(_ stream: DeviceStream, _ call: String) throws(ServiceFailure) -> DeviceStream {
+        guard !stream.isRecording else {
+            throw ServiceFailure(PX_ERR_INVALID_ARGUMENT,
+                                 "\(call): stream '\(stream.label)' is recording a graph (graph_begin): only launch may be called on it until graph_end")
+        }
+        return stream
+    }
+
+    func graph(_ handle: OpaquePointer?, _ call: String) throws(ServiceFailure) -> CUDAGraph {
+        try resolve(graphs.lookup(handle), handle, "graph", call)
+    }
+
     func module(_ handle: OpaquePointer?, _ call: String) throws(ServiceFailure) -> KernelModule {
         try resolve(modules.lookup(handle), handle, "module", call)
     }

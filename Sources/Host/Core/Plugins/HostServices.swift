@@ -28,6 +28,7 @@ public final class HostServices: Sendable {
     let modules = HandleRegistry<KernelModule>()
     let functions = HandleRegistry<KernelFunction>()
     let sinks = HandleRegistry<RequestSink>()
+    let graphs = HandleRegistry<CUDAGraph>()
     private let streamHandles = Mutex<[ObjectIdentifier: UInt]>([:])
     /// The scope each compiled module was created for (released from it by module_free).
     let moduleScopes = Mutex<[ObjectIdentifier: HostScope]>([:])
@@ -66,8 +67,14 @@ public final class HostServices: Sendable {
         return (scope, scopes.insert(scope))
     }
 
-    /// Closes a scope's handle; what it still owns is reported by `HostScope.liveObjects`.
-    func closeScope(_ handle: OpaquePointer) { _ = scopes.remove(handle) }
+    /// Closes a scope's handle and frees the graphs it still owns (they replay device addresses of the scope's
+    /// buffers); what it still owned is reported by `HostScope.liveObjects`.
+    func closeScope(_ handle: OpaquePointer) {
+        guard let scope = scopes.remove(handle) else { return }
+        for graph in graphs.filter({ $0.scope === scope }) {
+            _ = graphs.remove(OpaquePointer(Unmanaged.passUnretained(graph).toOpaque()))
+        }
+    }
 
     /// The handle of a stream, registered on first use.
     func handle(for stream: DeviceStream) -> OpaquePointer {
@@ -81,6 +88,14 @@ public final class HostServices: Sendable {
 
     func register(sink: RequestSink) -> OpaquePointer { sinks.insert(sink) }
     func unregister(sink handle: OpaquePointer) { _ = sinks.remove(handle) }
+
+    /// Takes the message a failed host service left in this thread's error slot (for host-side callers of the
+    /// table: benchmarks and tests).
+    static func takeError() -> String? {
+        var buffer = [CChar](repeating: 0, count: 1024)
+        guard px_shim_take_error(&buffer, buffer.count) == 1 else { return nil }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
 
     // MARK: - Violations and logging
 
@@ -102,6 +117,7 @@ extension HostServices {
     public func liveObjects(inScopeNamed name: String) -> [String] {
         let buffers = self.buffers.filter { $0.scope.name == name }.map(\.summary)
         let events = self.events.filter { $0.scope.name == name }.map { _ in "event" }
-        return (buffers + events).sorted()
+        let graphs = self.graphs.filter { $0.scope.name == name }.map { _ in "graph" }
+        return (buffers + events + graphs).sorted()
     }
 }

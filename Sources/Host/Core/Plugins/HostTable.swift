@@ -22,6 +22,7 @@ enum HostTable {
         installStreams(&host)
         installKernels(&host)
         installSinks(&host)
+        installGraphs(&host)
         return host
     }
 
@@ -108,7 +109,7 @@ enum HostTable {
         }
         host.mem_write = { host, stream, dst, offset, src, bytes in
             HostTable.serve(host) { services throws(ServiceFailure) in
-                let stream = try services.stream(stream, "mem_write")
+                let stream = try services.idleStream(stream, "mem_write")
                 let buffer = try services.writableRange(dst, offset: offset, bytes: bytes, "mem_write")
                 guard let src else { throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "mem_write: NULL source") }
                 try stream.write(buffer, offset: offset, from: src, bytes: bytes)
@@ -116,7 +117,7 @@ enum HostTable {
         }
         host.mem_read = { host, stream, dst, src, offset, bytes in
             HostTable.serve(host) { services throws(ServiceFailure) in
-                let stream = try services.stream(stream, "mem_read")
+                let stream = try services.idleStream(stream, "mem_read")
                 let buffer = try services.range(src, offset: offset, bytes: bytes, "mem_read")
                 guard let dst else { throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "mem_read: NULL destination") }
                 try stream.read(into: dst, from: buffer, offset: offset, bytes: bytes)
@@ -124,7 +125,7 @@ enum HostTable {
         }
         host.mem_copy = { host, stream, dst, dstOffset, src, srcOffset, bytes in
             HostTable.serve(host) { services throws(ServiceFailure) in
-                let stream = try services.stream(stream, "mem_copy")
+                let stream = try services.idleStream(stream, "mem_copy")
                 let target = try services.writableRange(dst, offset: dstOffset, bytes: bytes, "mem_copy")
                 let source = try services.range(src, offset: srcOffset, bytes: bytes, "mem_copy")
                 try stream.copy(to: target, at: dstOffset, from: source, at: srcOffset, bytes: bytes)
@@ -150,7 +151,7 @@ enum HostTable {
             }
         }
         host.stream_synchronize = { host, stream in
-            HostTable.serve(host) { services throws(ServiceFailure) in try services.stream(stream, "stream_synchronize").synchronizeAll() }
+            HostTable.serve(host) { services throws(ServiceFailure) in try services.idleStream(stream, "stream_synchronize").synchronizeAll() }
         }
         host.event_create = { host, scope, out in
             HostTable.serve(host) { services throws(ServiceFailure) in
@@ -162,12 +163,12 @@ enum HostTable {
         }
         host.event_record = { host, event, stream in
             HostTable.serve(host) { services throws(ServiceFailure) in
-                try services.stream(stream, "event_record").record(try services.event(event, "event_record"))
+                try services.idleStream(stream, "event_record").record(try services.event(event, "event_record"))
             }
         }
         host.event_wait = { host, stream, event in
             HostTable.serve(host) { services throws(ServiceFailure) in
-                try services.stream(stream, "event_wait").wait(for: try services.event(event, "event_wait"))
+                try services.idleStream(stream, "event_wait").wait(for: try services.event(event, "event_wait"))
             }
         }
         host.event_elapsed_ms = { host, start, end, out in
@@ -188,7 +189,7 @@ enum HostTable {
         }
         host.parallel_for = { host, stream, n, fn, context in
             HostTable.serve(host) { services throws(ServiceFailure) in
-                let stream = try services.stream(stream, "parallel_for")
+                let stream = try services.idleStream(stream, "parallel_for")
                 guard let fn else { throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "parallel_for: NULL task function") }
                 stream.pool.parallelFor(Int(n)) { index, worker in
                     px_shim_run_task(fn, context, UInt32(index), UInt32(worker))
@@ -203,7 +204,7 @@ enum HostTable {
         host.module_compile = { host, scope, stream, source, out in
             HostTable.serve(host) { services throws(ServiceFailure) in
                 let scope = try services.scope(scope, "module_compile")
-                let stream = try services.stream(stream, "module_compile")
+                let stream = try services.idleStream(stream, "module_compile")
                 guard let source, source.pointee.header.size >= UInt32(MemoryLayout<px_kernel_source>.size),
                       let text = source.pointee.source else {
                     throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "module_compile: px_kernel_source is NULL, too small, or has no source")
@@ -291,6 +292,49 @@ enum HostTable {
                 let sink = try services.sink(handle, "emit_final")
                 try services.deliver(.final(try OutputDecoding.final(final)), to: sink)
             }
+        }
+    }
+
+    // MARK: - Graphs (ABI 1.1)
+
+    private static func installGraphs(_ host: inout px_host) {
+        host.graph_begin = { host, stream in
+            HostTable.serve(host) { services throws(ServiceFailure) in
+                let stream = try services.stream(stream, "graph_begin")
+                try stream.requireGraphs("graph_begin")
+                try services.idleStream(stream, "graph_begin").beginRecording()
+            }
+        }
+        host.graph_end = { host, scope, stream, out in
+            HostTable.serve(host) { services throws(ServiceFailure) in
+                let stream = try services.stream(stream, "graph_end")
+                try stream.requireGraphs("graph_end")
+                guard let scope = services.scopes.lookup(scope), let out else {
+                    // Still end the recording: a failed graph_end leaves the stream usable.
+                    _ = stream.discardRecording()
+                    _ = try services.scope(scope, "graph_end")
+                    throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "graph_end: NULL out-parameter; the recording was discarded")
+                }
+                let graph = try stream.endRecording(scope: scope)
+                scope.retain(graph, as: "graph")
+                out.pointee = services.graphs.insert(graph)
+            }
+        }
+        host.graph_launch = { host, graph, stream in
+            HostTable.serve(host) { services throws(ServiceFailure) in
+                let stream = try services.stream(stream, "graph_launch")
+                try stream.requireGraphs("graph_launch")
+                let graph = try services.graph(graph, "graph_launch")
+                try services.idleStream(stream, "graph_launch").launch(graph)
+            }
+        }
+        host.graph_free = { host, handle in
+            guard let services = HostServices.from(host), let handle else { return }
+            guard let graph = services.graphs.remove(handle) else {
+                services.recordViolation("graph_free of a graph handle that is unknown or already freed")
+                return
+            }
+            graph.scope.release(graph)
         }
     }
 }

@@ -43,7 +43,8 @@ public final class LoadedModel: @unchecked Sendable {
                             stream: DeviceStream, kvPagesFor: (ModelInfo) -> UInt32) throws(PluginError) -> LoadedModel {
         let api = try plugin.modelAPI()
         let services = plugin.services
-        let scope = services.openScope(name: "model \(id)", device: (stream as? CUDAStream)?.device)
+        let device = (stream as? CUDAStream)?.device
+        let scope = services.openScope(name: "model \(id)", device: device)
         let handle: OpaquePointer
         do {
             handle = try create(plugin: plugin, api: api, id: id, paths: paths, options: options, scope: scope.1, stream: stream)
@@ -53,7 +54,7 @@ public final class LoadedModel: @unchecked Sendable {
         }
         do {
             let info = try describe(api: api, handle: handle)
-            let kv = try KVArena.make(for: info, pages: kvPagesFor(info), modelID: id, services: services)
+            let kv = try KVArena.make(for: info, pages: kvPagesFor(info), modelID: id, device: device, services: services)
             return LoadedModel(id: id, plugin: plugin, info: info, api: api, handle: handle, scope: scope, kv: kv)
         } catch {
             api.table.pointee.model_destroy!(handle)
@@ -169,12 +170,30 @@ public final class LoadedModel: @unchecked Sendable {
         let handle = self.handle
         do throws(PluginError) {
             try BoundaryCall.check("step") { table.step!(handle, &step) }
+            try Self.awaitStreamWork(of: stream)
             if let finish = table.step_finish {
                 try BoundaryCall.check("step_finish") { finish(handle, &step) }
             }
         } catch {
+            _ = stream.discardRecording()
             for item in items { item.request.sink.endByHost(status: error.status, message: error.message) }
             throw error
+        }
+    }
+
+    /// Between step and step_finish: the step's stream work must have completed (what mem_read delivers is read in
+    /// step_finish). A CPU stream's work completed when step returned; a CUDA stream is synchronized. A recording
+    /// left open would capture the next step of any model sharing the stream: it is discarded and fails the step.
+    private static func awaitStreamWork(of stream: DeviceStream) throws(PluginError) {
+        if stream.discardRecording() {
+            throw PluginError(status: Int32(PX_ERR_INVALID_ARGUMENT),
+                              message: "step returned while stream '\(stream.label)' was recording a graph (graph_begin without graph_end); the recording was discarded",
+                              call: "step")
+        }
+        do throws(ServiceFailure) {
+            try stream.completeWork()
+        } catch {
+            throw PluginError(status: Int32(error.status), message: "the step's stream work failed: \(error.message)", call: "step (host)")
         }
     }
 

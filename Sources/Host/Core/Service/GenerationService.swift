@@ -31,15 +31,30 @@ public final class GenerationService: ModelService {
     /// With a `weightBudget`, the weights of the models together stay within that many bytes of the memory they
     /// compute from: models that are not pinned are parked in host memory when others need room, and brought back
     /// when their requests come (Specs/scheduler.md, "Residency").
-    public init(devices: DeviceSet, pluginDirectories: [String], environment: [String: String], weightBudget: UInt64? = nil) {
+    public convenience init(devices: DeviceSet, pluginDirectories: [String], environment: [String: String], weightBudget: UInt64? = nil) {
+        self.init(devices: devices, pluginDirectories: pluginDirectories, environment: environment, weightBudget: weightBudget,
+                  memory: HostMemory(), engineStream: devices.cpu.makeStream(label: "engine"),
+                  weightLanes: [devices.cpu.makeStream(label: "weights 0"), devices.cpu.makeStream(label: "weights 1")])
+    }
+
+    /// The same service with the engine's stream (and the weight lanes) on `gpu`: every model loads and steps there.
+    public convenience init(devices: DeviceSet, pluginDirectories: [String], environment: [String: String], weightBudget: UInt64? = nil,
+                            gpu: CUDADevice) throws(CUDAError) {
+        let pool = devices.cpu.pool
+        self.init(devices: devices, pluginDirectories: pluginDirectories, environment: environment, weightBudget: weightBudget,
+                  memory: HostMemory(pinningDevice: gpu), engineStream: try gpu.makeStream(label: "engine", urgent: true, pool: pool),
+                  weightLanes: [try gpu.makeStream(label: "weights 0", urgent: false, pool: pool),
+                                try gpu.makeStream(label: "weights 1", urgent: false, pool: pool)])
+    }
+
+    private init(devices: DeviceSet, pluginDirectories: [String], environment: [String: String], weightBudget: UInt64?,
+                 memory: HostMemory, engineStream: DeviceStream, weightLanes: [DeviceStream]) {
         self.devices = devices
         self.weightBudget = weightBudget
-        let loader = PluginLoader(memory: HostMemory(), cpu: devices.cpu) { _ in }
+        let loader = PluginLoader(memory: memory, cpu: devices.cpu) { _ in }
         plugins = loader.loadAll(PluginSearchPath.resolve(commandLine: pluginDirectories, environment: environment))
-        stream = devices.cpu.makeStream(label: "engine")
-        let residency = weightBudget.map { budget in
-            Engine.Residency(budget: budget, lanes: [devices.cpu.makeStream(label: "weights 0"), devices.cpu.makeStream(label: "weights 1")])
-        }
+        stream = engineStream
+        let residency = weightBudget.map { budget in Engine.Residency(budget: budget, lanes: weightLanes) }
         engine = Engine(stream: stream, metrics: ServingMetrics(), residency: residency)
         engine.start()
     }

@@ -1,5 +1,7 @@
 import CUDAShim
+import Glibc
 import PluginABI
+import Synchronization
 
 /// A CUDA stream owned by the host (px_stream on a GPU). Copies, event records and kernel launches are enqueued
 /// asynchronously; `synchronizeAll` is for the host only (plugins never synchronize).
@@ -7,10 +9,15 @@ public final class CUDAStream: DeviceStream, @unchecked Sendable {
     public let device: CUDADevice
     // SAFETY: created by this object, destroyed in deinit, handed to plugins only as px_stream_info.native.
     let handle: CUstream
+    /// Where mem_write stages the plugin's bytes before the upload is enqueued.
+    private let staging: StagingRing
+    /// Whether the stream is recording a graph (between graph_begin and graph_end).
+    private let recording = Mutex(false)
 
     init(device: CUDADevice, handle: CUstream, label: String, priority: Int32, pool: WorkerPool) {
         self.device = device
         self.handle = handle
+        self.staging = StagingRing(device: device)
         super.init(label: label, priority: priority, pool: pool)
     }
 
@@ -25,8 +32,16 @@ public final class CUDAStream: DeviceStream, @unchecked Sendable {
     override var architecture: UInt32 { device.architecture }
 
     override func synchronizeAll() {
+        let mark = staging.mark
         _ = try? device.makeCurrent()
-        _ = device.driver.api.pointee.cuStreamSynchronize(handle)
+        if device.driver.api.pointee.cuStreamSynchronize(handle) == 0 { staging.reset(ifUnchangedSince: mark) }
+    }
+
+    /// Waits for the stream and reports a failure of its work (a kernel fault surfaces here).
+    override func completeWork() throws(ServiceFailure) {
+        let mark = staging.mark
+        try run("cuStreamSynchronize") { $0.cuStreamSynchronize(handle) }
+        staging.reset(ifUnchangedSince: mark)
     }
 
     /// Throws the driver's failure as a ServiceFailure for the plugin.
@@ -46,10 +61,13 @@ public final class CUDAStream: DeviceStream, @unchecked Sendable {
             try super.write(buffer, offset: offset, from: source, bytes: bytes)
             return
         }
-        // The source may be reused as soon as we return (contract): copy synchronously with respect to the host by
-        // waiting for this copy; uploads of weights go through pinned staging in the memory tiers instead.
-        try run("cuMemcpyHtoDAsync") { $0.cuMemcpyHtoDAsync(target + offset, source, Int(bytes), handle) }
-        try run("cuStreamSynchronize") { $0.cuStreamSynchronize(handle) }
+        // The source may be reused as soon as we return (contract): its bytes go into pinned staging first, and the
+        // upload reads them from there, asynchronously.
+        try staging.upload(from: source, bytes: Int(bytes), drain: { () throws(ServiceFailure) in
+            try run("cuStreamSynchronize") { $0.cuStreamSynchronize(handle) }
+        }, enqueue: { (slot: UnsafeRawPointer, done: Int, count: Int) throws(ServiceFailure) in
+            try run("cuMemcpyHtoDAsync") { $0.cuMemcpyHtoDAsync(target + offset + UInt64(done), slot, count, handle) }
+        })
     }
 
     override func read(into destination: UnsafeMutableRawPointer, from buffer: HostBuffer, offset: UInt64, bytes: UInt64) throws(ServiceFailure) {
@@ -58,6 +76,8 @@ public final class CUDAStream: DeviceStream, @unchecked Sendable {
             try super.read(into: destination, from: buffer, offset: offset, bytes: bytes)
             return
         }
+        // Into the caller's memory: asynchronous when it is pinned (complete by the next synchronization, which the
+        // host does before step_finish), and complete on return when it is pageable (the driver waits then).
         try run("cuMemcpyDtoHAsync") { $0.cuMemcpyDtoHAsync(destination, source + offset, Int(bytes), handle) }
     }
 
@@ -128,6 +148,88 @@ public final class CUDAStream: DeviceStream, @unchecked Sendable {
                 }
             }
         }
+    }
+
+    // MARK: - Graphs
+
+    override var isRecording: Bool { recording.withLock { $0 } }
+
+    /// Starts stream capture in RELAXED mode. The capture's mode only decides which CUDA calls the capturing thread
+    /// may make meanwhile (other threads are never affected by a non-GLOBAL capture): THREAD_LOCAL would turn the
+    /// host's own eager calls during a recording (mem_alloc's cuMemAlloc, a freed buffer's cuMemFree, a module
+    /// load) into errors that invalidate the capture, and would require graph_end on the thread that called
+    /// graph_begin, which the [model] role does not promise. What must not happen while recording (copies, event
+    /// records, synchronization on this stream) the host refuses itself (`isRecording`).
+    override func beginRecording() throws(ServiceFailure) {
+        try requireGraphs("graph_begin")
+        try recording.withLock { active throws(ServiceFailure) in
+            guard !active else {
+                throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "graph_begin: stream '\(label)' is already recording (graph_begin twice without graph_end)")
+            }
+            try run("cuStreamBeginCapture") { $0.cuStreamBeginCapture(handle, Int32(PX_CU_STREAM_CAPTURE_MODE_RELAXED)) }
+            active = true
+        }
+    }
+
+    /// Ends the capture and instantiates it; on any failure the capture is discarded and the stream is idle again.
+    override func endRecording(scope: HostScope) throws(ServiceFailure) -> CUDAGraph {
+        try requireGraphs("graph_end")
+        let wasRecording = recording.withLock { active in
+            defer { active = false }
+            return active
+        }
+        guard wasRecording else {
+            throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "graph_end: stream '\(label)' is not recording (no graph_begin)")
+        }
+        let api = device.driver.api.pointee
+        var graph: CUgraph?
+        do throws(ServiceFailure) {
+            try run("cuStreamEndCapture") { $0.cuStreamEndCapture(handle, &graph) }
+        } catch {
+            if let graph { _ = api.cuGraphDestroy(graph) }
+            abandonCapture()
+            throw ServiceFailure(error.status, "graph_end: \(error.message); the recording was discarded")
+        }
+        guard let graph else { throw ServiceFailure(PX_ERR_DEVICE, "graph_end: cuStreamEndCapture returned no graph") }
+        defer { _ = api.cuGraphDestroy(graph) }  // the executable graph does not need its template
+        var exec: CUgraphExec?
+        try run("cuGraphInstantiateWithFlags") { $0.cuGraphInstantiateWithFlags(&exec, graph, 0) }
+        guard let exec else { throw ServiceFailure(PX_ERR_DEVICE, "graph_end: cuGraphInstantiateWithFlags returned no graph") }
+        return CUDAGraph(device: device, scope: scope, exec: exec)
+    }
+
+    /// Ends a recording nobody will finish (a step that returned while recording); returns whether there was one.
+    override func discardRecording() -> Bool {
+        guard recording.withLock({ active in defer { active = false }; return active }) else { return false }
+        _ = try? device.makeCurrent()
+        var graph: CUgraph?
+        if device.driver.api.pointee.cuStreamEndCapture(handle, &graph) != 0 { abandonCapture() }
+        if let graph { _ = device.driver.api.pointee.cuGraphDestroy(graph) }
+        return true
+    }
+
+    override func launch(_ graph: CUDAGraph) throws(ServiceFailure) {
+        try requireGraphs("graph_launch")
+        guard graph.device === device else {
+            throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "graph_launch: the graph was recorded on cuda:\(graph.device.ordinal), stream '\(label)' is on cuda:\(device.ordinal)")
+        }
+        try run("cuGraphLaunch") { $0.cuGraphLaunch(graph.exec, handle) }
+    }
+
+    override func requireGraphs(_ call: String) throws(ServiceFailure) {
+        guard device.driver.hasGraphs else {
+            throw ServiceFailure(PX_ERR_UNSUPPORTED, "\(call): this CUDA driver lacks stream capture or graph entry points (CUDA 11.4 or newer needed)")
+        }
+    }
+
+    /// Makes sure the stream has left capture after a failed end (a second end, whose graph is dropped).
+    private func abandonCapture() {
+        let api = device.driver.api.pointee
+        var status: Int32 = 0
+        guard api.cuStreamIsCapturing(handle, &status) == 0, status != Int32(PX_CU_STREAM_CAPTURE_STATUS_NONE) else { return }
+        var graph: CUgraph?
+        _ = api.cuStreamEndCapture(handle, &graph)
+        if let graph { _ = api.cuGraphDestroy(graph) }
     }
 
     override func compile(_ source: KernelSourceText) throws(ServiceFailure) -> KernelModule {
