@@ -5,7 +5,7 @@ import HostCore
 enum BenchCommand {
     static let usage = """
         usage: plexus bench --model FILE.gguf [-p 512] [-n 128] [-t THREADS] [-r REPETITIONS] [--batch B,B,...]
-                            [--device cpu|cuda|cuda:N] [--plugins DIR]... [--json]
+                            [--device cpu|cuda|cuda:N] [--option K=V]... [--plugins DIR]... [--json]
                plexus bench cpu [--threads N] [--json]
                plexus bench cuda [--json]
                plexus bench scheduler --chat FILE --job FILE [-n 64] [--threads N] [--plugins DIR]... [--json]
@@ -46,11 +46,13 @@ enum BenchCommand {
         let batches = try batchSizes(&arguments)
         let device = try arguments.device()
         let directories = try arguments.values("--plugins")
+        let extra = try arguments.keyValues("--option")
         try arguments.finish()
         do {
             let largest = batches.max() ?? 1
             var options = [("max_batch_tokens", String(max(prompt, 16, largest)))]
             if largest > 32 { options.append(("max_batch_items", String(largest))) }
+            options.append(contentsOf: extra)
             let session = try ModelSession.open(path: path, pluginDirectories: directories, environment: ProcessEnvironment.current(),
                                                 threads: threads > 0 ? threads : nil, options: options,
                                                 kvPages: LLMBenchmark.kvPages(promptTokens: prompt, generatedTokens: generate, batches: batches),
