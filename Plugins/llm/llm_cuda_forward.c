@@ -90,7 +90,8 @@ static px_status attention(px_model *m, px_stream *s, const llm_layer *l, uint32
     float scale = hp->scale_q ? 1.0f : hp->attn_scale;
     void *args[] = {&q, &out, &n_head, &n_head_kv, &head_dim, &scale, &window, &pos, &item, &pages, &max_pages, &kv, &page_bytes,
                     &page_tokens, &layer};
-    return launch(m, s, c->k.attention, (launch_shape){n_tokens, n_head, 128, 0}, args);
+    /* 16 warps share a (token, head)'s positions: a decode step has few blocks, so each must be wide */
+    return launch(m, s, c->k.attention, (launch_shape){n_tokens, n_head, 512, 0}, args);
 }
 
 /* gate = act(gate) * up. */

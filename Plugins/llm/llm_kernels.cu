@@ -289,19 +289,20 @@ extern "C" __global__ void prepare_qkv(float *q, const float *k, const float *v,
     for (u32 i = threadIdx.x; i < head_dim; i += blockDim.x) dst[i] = f2h(head[i]);
 }
 
-#define ATT_WARPS 4
+#define ATT_MAX_WARPS 16
 #define ATT_MAX_DIM 256
 
 /* One (token, q head): softmax(q . K * scale) . V over the positions the token sees (causal; the last `window` of
- * them on a sliding layer, window 0 = all), in one pass with a running maximum per warp (warp w takes every
- * ATT_WARPS-th position), then the warps are merged. q is rounded to f16 first, as ggml's f16 products do. */
+ * them on a sliding layer, window 0 = all), in one pass with a running maximum per warp (warp w of W = blockDim / 32
+ * <= ATT_MAX_WARPS takes every W-th position), then the warps are merged. q is rounded to f16 first, as ggml's f16
+ * products do. */
 extern "C" __global__ void attention(const float *q, float *out, u32 n_head, u32 n_head_kv, u32 head_dim, float scale,
                                      u32 window, const u32 *pos, const u32 *item, const u32 *pages, u32 max_pages,
                                      const u8 *kv, u64 page_bytes, u32 page_tokens, u32 layer) {
     __shared__ float q_s[ATT_MAX_DIM];
-    __shared__ float acc_s[ATT_WARPS][ATT_MAX_DIM];
-    __shared__ float max_s[ATT_WARPS], sum_s[ATT_WARPS];
-    const u32 t = blockIdx.x, h = blockIdx.y, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    __shared__ float acc_s[ATT_MAX_WARPS][ATT_MAX_DIM];
+    __shared__ float max_s[ATT_MAX_WARPS], sum_s[ATT_MAX_WARPS];
+    const u32 t = blockIdx.x, h = blockIdx.y, lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     const u32 kv_dim = n_head_kv * head_dim, g = h / (n_head / n_head_kv), per_lane = head_dim / 32;
     for (u32 i = threadIdx.x; i < head_dim; i += blockDim.x) q_s[i] = round_f16(q[((u64)t * n_head + h) * head_dim + i]);
     __syncthreads();
@@ -310,7 +311,7 @@ extern "C" __global__ void attention(const float *q, float *out, u32 n_head, u32
     const u64 k_offset = ((u64)layer * 2) * page_tokens * kv_dim * 2, v_offset = k_offset + (u64)page_tokens * kv_dim * 2;
     float m = -INFINITY, l = 0.0f, acc[ATT_MAX_DIM / 32];
     for (u32 j = 0; j < per_lane; j++) acc[j] = 0.0f;
-    for (u32 p = first + warp; p <= last; p += ATT_WARPS) {
+    for (u32 p = first + warp; p <= last; p += warps) {
         const u8 *slot = kv + (u64)page_list[p / page_tokens] * page_bytes + (u64)(p % page_tokens) * kv_dim * 2 +
                          (u64)g * head_dim * 2;
         const u16 *kp = (const u16 *)(slot + k_offset), *vp = (const u16 *)(slot + v_offset);
@@ -329,15 +330,15 @@ extern "C" __global__ void attention(const float *q, float *out, u32 n_head, u32
     }
     __syncthreads();
     float mx = -INFINITY;
-    for (u32 w = 0; w < ATT_WARPS; w++) mx = fmaxf(mx, max_s[w]);
-    float total = 0.0f, weight[ATT_WARPS];
-    for (u32 w = 0; w < ATT_WARPS; w++) {
+    for (u32 w = 0; w < warps; w++) mx = fmaxf(mx, max_s[w]);
+    float total = 0.0f, weight[ATT_MAX_WARPS];
+    for (u32 w = 0; w < warps; w++) {
         weight[w] = max_s[w] == -INFINITY ? 0.0f : __expf(max_s[w] - mx);
         total += sum_s[w] * weight[w];
     }
     for (u32 i = threadIdx.x; i < head_dim; i += blockDim.x) {
         float o = 0.0f;
-        for (u32 w = 0; w < ATT_WARPS; w++) o += acc_s[w][i] * weight[w];
+        for (u32 w = 0; w < warps; w++) o += acc_s[w][i] * weight[w];
         out[((u64)t * n_head + h) * head_dim + i] = o / total;
     }
 }

@@ -26,15 +26,19 @@ enum CUDALLMFixture {
 }
 
 /// The LLM plugin on a GPU against the same plugin on the CPU, on one real model: the logits of the last prompt
-/// position, and greedy continuations. Skipped (with the reason printed) without a GPU or the model; run by
-/// scripts/gpu-check on a GPU machine.
+/// position, greedy continuations, and (on Gemma 3 270M itself) both against the float64 NumPy reference. Skipped
+/// (with the reason printed) without a GPU or the model; run by scripts/gpu-check on a GPU machine.
 @Suite(.serialized, .enabled(if: CUDALLMFixture.skipReason == nil, "needs a GPU with NVRTC and the model file"))
 struct CUDALLMTests {
-    /// Largest allowed max|logit_cuda - logit_cpu| / max|logit_cpu| at the last prompt position. The two paths add
-    /// in different orders (and the GPU may keep activations in other precisions than the CPU's 8-bit quantized
-    /// dot products), so they are not bit-identical; 2% of the logit range keeps the top of the distribution in
-    /// place while allowing that noise.
-    static let relativeLogitTolerance: Float = 2e-2
+    /// Largest allowed max |logit_cuda - logit_cpu| over the whole vocabulary at the last prompt position. The CPU
+    /// path quantizes every activation row to 8 bits before a product (as llama.cpp does) and the CUDA path does
+    /// not, so they differ by the CPU's quantization noise, which LLMReferenceLogitTests allows up to 1.5 against
+    /// the float64 reference. Measured on an H100 (2026-11-27): 0.61-0.66 on Gemma 3 270M (18 layers), 0.26-0.54
+    /// on the 2-layer cut fixtures.
+    static let logitTolerance: Float = 1.0
+    /// The CUDA path against the float64 reference: the 64 largest reference logits within this. It keeps activations
+    /// in f32 (K/V and q.k in f16), so it is held tighter than the CPU path's 1.5.
+    static let referenceTolerance: Double = 0.5
     /// Tokens greedily decoded on both devices and compared one for one.
     static let greedyTokens: UInt32 = 16
     /// Prompt lengths: short, medium, and one longer than max_batch_tokens (512), so the prefill goes in chunks.
@@ -56,28 +60,62 @@ struct CUDALLMTests {
         }
     }
 
+    static func lastLogits(_ session: ModelSession, _ prompt: [Int32]) throws -> [Float] {
+        let input = LLMRequestInput(promptTokenCount: UInt32(prompt.count), maxNewTokens: 1)
+        return try #require(try session.runner.generate(prompt: prompt, input: input, wantLogits: true).promptLogits)
+    }
+
+    static func argmax(_ logits: [Float]) -> Int? { logits.indices.max { logits[$0] < logits[$1] } }
+
     @Test func cudaAgreesWithTheCPU() throws {
         let cpu = try Self.session(.cpu)
         let cuda = try Self.session(.cuda(0))
         #expect(cpu.model.info.vocabSize == cuda.model.info.vocabSize)
         for prompt in Self.prompts(vocabulary: cpu.model.info.vocabSize) {
-            let logitsInput = LLMRequestInput(promptTokenCount: UInt32(prompt.count), maxNewTokens: 1)
-            let expected = try #require(try cpu.runner.generate(prompt: prompt, input: logitsInput, wantLogits: true).promptLogits)
-            let actual = try #require(try cuda.runner.generate(prompt: prompt, input: logitsInput, wantLogits: true).promptLogits)
+            let expected = try Self.lastLogits(cpu, prompt)
+            let actual = try Self.lastLogits(cuda, prompt)
             try #require(expected.count == actual.count, "logit counts differ: cpu \(expected.count), cuda \(actual.count)")
             let maxDiff = zip(expected, actual).map { abs($0 - $1) }.max() ?? 0
-            let scale = max(expected.map(abs).max() ?? 1, 1e-6)
-            let argmax = { (logits: [Float]) in logits.indices.max { logits[$0] < logits[$1] } }
-            print("CUDALLMTests prompt of \(prompt.count): max |diff| \(maxDiff), relative \(maxDiff / scale), argmax cpu \(argmax(expected) ?? -1) cuda \(argmax(actual) ?? -1)")
-            #expect(maxDiff / scale <= Self.relativeLogitTolerance, "prompt of \(prompt.count) tokens: logits differ by \(maxDiff) (max |logit| \(scale))")
-            #expect(argmax(expected) == argmax(actual), "prompt of \(prompt.count) tokens: the top token differs")
+            print("CUDALLMTests prompt of \(prompt.count): max |diff| \(maxDiff), argmax cpu \(Self.argmax(expected) ?? -1) cuda \(Self.argmax(actual) ?? -1)")
+            #expect(maxDiff <= Self.logitTolerance, "prompt of \(prompt.count) tokens: logits differ by up to \(maxDiff)")
+            #expect(Self.argmax(expected) == Self.argmax(actual), "prompt of \(prompt.count) tokens: the top token differs")
 
             let greedy = LLMRequestInput(promptTokenCount: UInt32(prompt.count), maxNewTokens: Self.greedyTokens)
             let cpuTokens = try cpu.runner.generate(prompt: prompt, input: greedy).tokens
             let cudaTokens = try cuda.runner.generate(prompt: prompt, input: greedy).tokens
             print("CUDALLMTests prompt of \(prompt.count): greedy cpu \(cpuTokens)")
             print("CUDALLMTests prompt of \(prompt.count): greedy cuda \(cudaTokens)")
-            #expect(cpuTokens == cudaTokens, "prompt of \(prompt.count) tokens: greedy continuations differ")
+            try #require(cpuTokens.count == cudaTokens.count, "prompt of \(prompt.count) tokens: continuations of different lengths")
+            // The continuations may part only at a near tie: where the CPU itself scores the two choices within the
+            // logit tolerance (a difference of rounding, not of computation). After they part, nothing is compared.
+            if let split = zip(cpuTokens, cudaTokens).firstIndex(where: { $0 != $1 }) {
+                let row = try Self.lastLogits(cpu, prompt + cpuTokens[..<split])
+                let gap = row[Int(cpuTokens[split])] - row[Int(cudaTokens[split])]
+                print("CUDALLMTests prompt of \(prompt.count): continuations part at token \(split), the CPU's gap between the two choices \(gap)")
+                #expect(gap <= Self.logitTolerance, "prompt of \(prompt.count) tokens: the CUDA path chose token \(cudaTokens[split]) at \(split), \(gap) below the CPU's choice")
+            }
+        }
+        #expect(cuda.model.unload(on: cuda.runner.stream).isEmpty, "the CUDA model leaked host objects")
+    }
+
+    /// Gemma 3 270M only (the reference's prompts and logits belong to that file).
+    @Test func cudaAgreesWithTheFloat64Reference() throws {
+        guard CUDALLMFixture.modelPath.hasSuffix("/" + ModelFiles.gemma3) || getenv("PLEXUS_CUDA_TEST_REFERENCE") != nil else {
+            print("CUDALLMTests: the float64 reference belongs to \(ModelFiles.gemma3), not \(CUDALLMFixture.modelPath): skipped")
+            return
+        }
+        let cuda = try Self.session(.cuda(0))
+        for prompt in try ReferenceGolden.load("gemma3").prompts {
+            let logits = try Self.lastLogits(cuda, prompt.ids)
+            let worst = zip(prompt.last.top_ids, prompt.last.top_logits).map { abs(Double(logits[Int($0)]) - $1) }.max() ?? 0
+            let maximum = Double(logits.max() ?? 0)
+            let logsumexp = maximum + log(logits.reduce(0.0) { $0 + exp(Double($1) - maximum) })
+            print("CUDALLMTests reference \(prompt.name): worst top-64 logit off by \(worst), logsumexp \(logsumexp) vs \(prompt.last.logsumexp)")
+            #expect(worst <= Self.referenceTolerance, "\(prompt.name): a top-64 logit is off by \(worst)")
+            #expect(abs(logsumexp - prompt.last.logsumexp) <= Self.referenceTolerance, "\(prompt.name): logsumexp \(logsumexp) vs \(prompt.last.logsumexp)")
+            if prompt.last.top_logits[0] - prompt.last.top_logits[1] >= 0.25 {
+                #expect(Self.argmax(logits).map(Int32.init) == prompt.last.top_ids[0], "\(prompt.name): the top token differs")
+            }
         }
         #expect(cuda.model.unload(on: cuda.runner.stream).isEmpty, "the CUDA model leaked host objects")
     }

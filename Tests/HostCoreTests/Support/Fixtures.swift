@@ -7,6 +7,8 @@ import Synchronization
 enum Fixtures {
     /// The package root, from this file's path (Tests/HostCoreTests/Support/Fixtures.swift).
     static let root: String = {
+        // A bundle run on another machine (scripts/gpu-check) points at its copy of the tree.
+        if let value = getenv("PLEXUS_SOURCE_ROOT"), value.pointee != 0 { return String(cString: value) }
         var path = #filePath
         for _ in 0..<4 { path = String(path[..<path.lastIndex(of: "/")!]) }
         return path
