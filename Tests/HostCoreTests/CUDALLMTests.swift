@@ -88,7 +88,7 @@ struct CUDALLMTests {
             try #require(cpuTokens.count == cudaTokens.count, "prompt of \(prompt.count) tokens: continuations of different lengths")
             // The continuations may part only at a near tie: where the CPU itself scores the two choices within the
             // logit tolerance (a difference of rounding, not of computation). After they part, nothing is compared.
-            if let split = zip(cpuTokens, cudaTokens).firstIndex(where: { $0 != $1 }) {
+            if let split = cpuTokens.indices.first(where: { cpuTokens[$0] != cudaTokens[$0] }) {
                 let row = try Self.lastLogits(cpu, prompt + cpuTokens[..<split])
                 let gap = row[Int(cpuTokens[split])] - row[Int(cudaTokens[split])]
                 print("CUDALLMTests prompt of \(prompt.count): continuations part at token \(split), the CPU's gap between the two choices \(gap)")
