@@ -73,9 +73,10 @@ static px_status compile_kernels(px_model *m, px_stream *stream, char *e, size_t
         return status;
     }
     struct { const char *name; px_function **slot; } kernels[] = {
-        {"matmul", &cuda->k.matmul}, {"embed", &cuda->k.embed}, {"rmsnorm", &cuda->k.rmsnorm}, {"add_rows", &cuda->k.add_rows},
-        {"add_bias", &cuda->k.add_bias}, {"prepare_qkv", &cuda->k.prepare_qkv}, {"attention", &cuda->k.attention},
-        {"glu", &cuda->k.glu}, {"argmax", &cuda->k.argmax},
+        {"matmul", &cuda->k.matmul}, {"matmul_multi", &cuda->k.matmul_multi}, {"embed", &cuda->k.embed},
+        {"rmsnorm", &cuda->k.rmsnorm}, {"residual_norm", &cuda->k.residual_norm}, {"add_bias", &cuda->k.add_bias},
+        {"prepare_qkv", &cuda->k.prepare_qkv}, {"attention", &cuda->k.attention}, {"glu", &cuda->k.glu},
+        {"argmax_chunks", &cuda->k.argmax_chunks}, {"argmax_rows", &cuda->k.argmax_rows},
     };
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
         if ((status = host->module_function(host, cuda->module, kernels[i].name, kernels[i].slot)) != PX_OK) {
@@ -139,6 +140,8 @@ static px_status allocate_buffers(px_model *m) {
     a->up = take(&at, T * hp->n_ff * f);
     a->logits = take(&at, I * hp->n_vocab * f);
     a->argmax = take(&at, I * sizeof(int32_t));
+    a->part_v = take(&at, I * LLM_CUDA_ARGMAX_CHUNKS * sizeof(float));
+    a->part_i = take(&at, I * LLM_CUDA_ARGMAX_CHUNKS * sizeof(int32_t));
     px_alloc_desc desc = {PX_HEADER_INIT(px_alloc_desc), at, 256, PX_MEMORY_DEVICE, PX_RESIDENCY_ACTIVATIONS, 0, "llm activations"};
     px_status status = host->mem_alloc(host, m->scope, &desc, &c->activations);
     if (status != PX_OK) return status;

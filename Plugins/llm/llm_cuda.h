@@ -12,14 +12,18 @@
 
 #include "llm_forward.h"
 
+/** Chunks per row of the device's greedy argmax (ARGMAX_CHUNKS in llm_kernels.cu). */
+#define LLM_CUDA_ARGMAX_CHUNKS 64
+
 /** The kernels of llm_kernels.cu. */
 typedef struct llm_cuda_kernels {
-    px_function *matmul, *embed, *rmsnorm, *add_rows, *add_bias, *prepare_qkv, *attention, *glu, *argmax;
+    px_function *matmul, *matmul_multi, *embed, *rmsnorm, *residual_norm, *add_bias, *prepare_qkv, *attention, *glu,
+        *argmax_chunks, *argmax_rows;
 } llm_cuda_kernels;
 
 /** Device addresses of the activations [max_tokens, ...] (see llm_kernels.cu for the shapes). */
 typedef struct llm_cuda_activations {
-    uint64_t x, xb, q, k, v, att, proj, gate, up, logits, argmax;
+    uint64_t x, xb, q, k, v, att, proj, gate, up, logits, argmax, part_v, part_i;
 } llm_cuda_activations;
 
 /** Byte offsets of the batch arrays inside the upload buffer (`io`); the host image is `staging`. */

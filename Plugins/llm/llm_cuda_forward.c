@@ -45,13 +45,45 @@ static px_status norm(px_model *m, px_stream *s, uint64_t in, uint64_t rows, con
     return launch(m, s, m->cuda->k.rmsnorm, (launch_shape){n_rows, 1, 256, 0}, args);
 }
 
-/* x += y, or x += rmsnorm(y) * post_norm when the layer has one (gemma3). */
-static px_status residual(px_model *m, px_stream *s, uint32_t n_tokens, uint64_t y, const llm_tensor *post_norm) {
-    uint64_t x = m->cuda->activations_base + m->cuda->a.x, weights = weight(m, post_norm);
+/* x += y (through rmsnorm * post_norm when the layer has one: gemma3), then xb = rmsnorm(x) * next_norm when one is
+ * given: the residual of one block and the input norm of the next in one launch. */
+static px_status residual(px_model *m, px_stream *s, uint32_t n_tokens, uint64_t y, const llm_tensor *post_norm,
+                          const llm_tensor *next_norm) {
+    uint64_t A = m->cuda->activations_base, x = A + m->cuda->a.x, xb = A + m->cuda->a.xb;
+    uint64_t post = weight(m, post_norm), next = next_norm ? weight(m, next_norm) : 0;
     uint32_t n = m->hp.n_embd;
     float eps = m->hp.norm_eps;
-    void *args[] = {&x, &y, &weights, &n, &eps};
-    return launch(m, s, m->cuda->k.add_rows, (launch_shape){n_tokens, 1, 256, 0}, args);
+    void *args[] = {&x, &y, &post, &next, &n, &eps, &xb};
+    return launch(m, s, m->cuda->k.residual_norm, (launch_shape){n_tokens, 1, 256, 0}, args);
+}
+
+/* Same layout as matmul_parts in llm_kernels.cu (passed by value to matmul_multi). */
+typedef struct matmul_parts {
+    uint64_t w[3];
+    uint64_t out[3];
+    uint64_t row_bytes[3];
+    uint32_t rows[3];
+    uint32_t out_stride[3];
+    int32_t type[3];
+    uint32_t n_parts;
+} matmul_parts;
+
+/* Products of the same input x [n, k] by up to three matrices in one launch: out[i] [n, out_stride = rows of w[i]]. */
+static px_status project_multi(px_model *m, px_stream *s, const llm_tensor *const *w, const uint64_t *out, uint32_t count,
+                               uint64_t x, uint32_t n) {
+    matmul_parts parts = {0};
+    uint32_t rows = 0, k = (uint32_t)w[0]->ne0;
+    for (uint32_t i = 0; i < count; i++) {
+        parts.w[i] = weight(m, w[i]);
+        parts.out[i] = out[i];
+        parts.row_bytes[i] = w[i]->row_bytes;
+        parts.rows[i] = parts.out_stride[i] = (uint32_t)w[i]->ne1;
+        parts.type[i] = (int32_t)w[i]->type;
+        rows += parts.rows[i];
+    }
+    parts.n_parts = count;
+    void *args[] = {&parts, &k, &x, &n};
+    return launch(m, s, m->cuda->k.matmul_multi, (launch_shape){blocks(rows, 4), blocks(n, 8), 128, 0}, args);
 }
 
 static px_status bias(px_model *m, px_stream *s, uint64_t x, const llm_tensor *b, uint32_t n_tokens, uint32_t dim) {
@@ -116,19 +148,20 @@ static px_status embed(px_model *m, px_stream *s, uint32_t n_tokens) {
     return launch(m, s, c->k.embed, (launch_shape){n_tokens, 1, 128, 0}, args);
 }
 
-/* One block: attention (norms, RoPE, KV store) then the gated feed-forward, each added to x. */
+/* One block: attention (q/k norms, RoPE, KV store) then the gated feed-forward, each added to x. xb holds the
+ * block's normed input on entry (the previous block's last launch made it) and the next block's on exit. */
 static px_status forward_layer(px_model *m, px_stream *s, uint32_t n, uint32_t il) {
     const llm_hparams *hp = &m->hp;
     const llm_layer *l = &m->layers[il];
     const llm_cuda_activations *a = &m->cuda->a;
     uint64_t A = m->cuda->activations_base;
     uint32_t q_dim = hp->n_head * hp->head_dim, kv_dim = hp->n_head_kv * hp->head_dim;
+    const llm_tensor *next_norm = il + 1 < hp->n_layer ? &m->layers[il + 1].attn_norm : NULL;
     px_status st;
 
-    if ((st = norm(m, s, A + a->x, 0, &l->attn_norm, n, A + a->xb)) != PX_OK) return st;
-    if ((st = project(m, s, &l->wq, A + a->xb, n, A + a->q, q_dim)) != PX_OK) return st;
-    if ((st = project(m, s, &l->wk, A + a->xb, n, A + a->k, kv_dim)) != PX_OK) return st;
-    if ((st = project(m, s, &l->wv, A + a->xb, n, A + a->v, kv_dim)) != PX_OK) return st;
+    const llm_tensor *qkv[] = {&l->wq, &l->wk, &l->wv};
+    const uint64_t qkv_out[] = {A + a->q, A + a->k, A + a->v};
+    if ((st = project_multi(m, s, qkv, qkv_out, 3, A + a->xb, n)) != PX_OK) return st;
     if (l->bq.ne0 != 0) {
         if ((st = bias(m, s, A + a->q, &l->bq, n, q_dim)) != PX_OK) return st;
         if ((st = bias(m, s, A + a->k, &l->bk, n, kv_dim)) != PX_OK) return st;
@@ -137,14 +170,14 @@ static px_status forward_layer(px_model *m, px_stream *s, uint32_t n, uint32_t i
     if ((st = prepare_qkv(m, s, l, il, n)) != PX_OK) return st;
     if ((st = attention(m, s, l, il, n)) != PX_OK) return st;
     if ((st = project(m, s, &l->wo, A + a->att, n, A + a->proj, hp->n_embd)) != PX_OK) return st;
-    if ((st = residual(m, s, n, A + a->proj, &l->attn_post_norm)) != PX_OK) return st;
+    if ((st = residual(m, s, n, A + a->proj, &l->attn_post_norm, &l->ffn_norm)) != PX_OK) return st;
 
-    if ((st = norm(m, s, A + a->x, 0, &l->ffn_norm, n, A + a->xb)) != PX_OK) return st;
-    if ((st = project(m, s, &l->ffn_gate, A + a->xb, n, A + a->gate, hp->n_ff)) != PX_OK) return st;
-    if ((st = project(m, s, &l->ffn_up, A + a->xb, n, A + a->up, hp->n_ff)) != PX_OK) return st;
+    const llm_tensor *gate_up[] = {&l->ffn_gate, &l->ffn_up};
+    const uint64_t gate_up_out[] = {A + a->gate, A + a->up};
+    if ((st = project_multi(m, s, gate_up, gate_up_out, 2, A + a->xb, n)) != PX_OK) return st;
     if ((st = glu(m, s, n)) != PX_OK) return st;
     if ((st = project(m, s, &l->ffn_down, A + a->gate, n, A + a->proj, hp->n_embd)) != PX_OK) return st;
-    return residual(m, s, n, A + a->proj, &l->ffn_post_norm);
+    return residual(m, s, n, A + a->proj, &l->ffn_post_norm, next_norm);
 }
 
 /* Final norm of the wanted rows, their logits, and each row's greedy token. */
@@ -155,13 +188,19 @@ static px_status output_logits(px_model *m, px_stream *s, uint32_t n_out) {
     px_status st = norm(m, s, A + c->a.x, c->io_base + c->layout.out_rows, &m->output_norm, n_out, A + c->a.xb);
     if (st == PX_OK) st = project(m, s, &m->output, A + c->a.xb, n_out, logits, m->hp.n_vocab);
     if (st != PX_OK) return st;
+    uint64_t part_v = A + c->a.part_v, part_i = A + c->a.part_i;
     uint32_t n_vocab = m->hp.n_vocab;
-    void *args[] = {&logits, &n_vocab, &greedy};
-    return launch(m, s, c->k.argmax, (launch_shape){n_out, 1, 1024, 0}, args);
+    void *chunk_args[] = {&logits, &n_vocab, &part_v, &part_i};
+    if ((st = launch(m, s, c->k.argmax_chunks, (launch_shape){n_out, LLM_CUDA_ARGMAX_CHUNKS, 256, 0}, chunk_args)) != PX_OK) return st;
+    void *row_args[] = {&part_v, &part_i, &greedy};
+    return launch(m, s, c->k.argmax_rows, (launch_shape){n_out, 1, 32, 0}, row_args);
 }
 
 px_status llm_cuda_forward(px_model *m, px_stream *stream, uint32_t n_tokens, uint32_t n_out) {
+    const llm_cuda_activations *a = &m->cuda->a;
+    uint64_t A = m->cuda->activations_base;
     px_status status = embed(m, stream, n_tokens);
+    if (status == PX_OK) status = norm(m, stream, A + a->x, 0, &m->layers[0].attn_norm, n_tokens, A + a->xb);
     for (uint32_t il = 0; status == PX_OK && il < m->hp.n_layer; il++) status = forward_layer(m, stream, n_tokens, il);
     return status == PX_OK ? output_logits(m, stream, n_out) : status;
 }

@@ -169,15 +169,10 @@ __device__ __forceinline__ void dequant8(int type, const u8 *row, u32 e, float y
 
 #define MM_TOKENS 8
 
-/* out[t, r] = W[r] . x[t] for rows r of W [rows, k] (`type`, row_bytes apart) and tokens t of x [n, k]: one warp
- * per row and group of up to MM_TOKENS tokens; the weights are dequantized once per group, 8 elements a lane. */
-extern "C" __global__ void matmul(int type, const u8 *w, u64 row_bytes, u32 rows, u32 k, const float *x, u32 n,
-                                  float *out, u32 out_stride) {
+/* One warp's share of a product: out[t, r] = row . x[t] for the tokens [t0, t0 + MM_TOKENS) of x [n, k]. */
+__device__ __forceinline__ void matmul_row(int type, const u8 *row, u32 k, const float *x, u32 n, u32 t0, float *out,
+                                           u32 out_stride, u32 r) {
     const u32 lane = threadIdx.x & 31;
-    const u32 r = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-    const u32 t0 = blockIdx.y * MM_TOKENS;
-    if (r >= rows) return;
-    const u8 *row = w + (u64)r * row_bytes;
     const u32 nt = n - t0 < MM_TOKENS ? n - t0 : MM_TOKENS;
     float acc[MM_TOKENS];
     for (int t = 0; t < MM_TOKENS; t++) acc[t] = 0.0f;
@@ -196,6 +191,35 @@ extern "C" __global__ void matmul(int type, const u8 *w, u64 row_bytes, u32 rows
         const float s = warp_sum(acc[t]);
         if (lane == 0) out[(u64)(t0 + t) * out_stride + r] = s;
     }
+}
+
+/* out[t, r] = W[r] . x[t] for rows r of W [rows, k] (`type`, row_bytes apart) and tokens t of x [n, k]: one warp
+ * per row and group of up to MM_TOKENS tokens; the weights are dequantized once per group, 8 elements a lane. */
+extern "C" __global__ void matmul(int type, const u8 *w, u64 row_bytes, u32 rows, u32 k, const float *x, u32 n,
+                                  float *out, u32 out_stride) {
+    const u32 r = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (r >= rows) return;
+    matmul_row(type, w + (u64)r * row_bytes, k, x, n, blockIdx.y * MM_TOKENS, out, out_stride, r);
+}
+
+/* Up to three products of the same input in one launch (q, k and v; gate and up): part p's rows come after part
+ * p - 1's in the grid. Passed by value; llm_cuda_forward.c declares the same layout. */
+typedef struct matmul_parts {
+    const u8 *w[3];
+    float *out[3];
+    u64 row_bytes[3];
+    u32 rows[3];
+    u32 out_stride[3];
+    int type[3];
+    u32 n_parts;
+} matmul_parts;
+
+extern "C" __global__ void matmul_multi(matmul_parts parts, u32 k, const float *x, u32 n) {
+    u32 r = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), p = 0;
+    while (p < parts.n_parts && r >= parts.rows[p]) r -= parts.rows[p++];
+    if (p >= parts.n_parts) return;
+    matmul_row(parts.type[p], parts.w[p] + (u64)r * parts.row_bytes[p], k, x, n, blockIdx.y * MM_TOKENS, parts.out[p],
+               parts.out_stride[p], r);
 }
 
 /* x[t] = dequant(embeddings[token[t]]) * scale: one block per token. */
@@ -221,18 +245,28 @@ extern "C" __global__ void rmsnorm(const float *in, const u32 *rows, const float
     for (u32 i = threadIdx.x; i < n; i += blockDim.x) out[(u64)r * n + i] = (xr[i] * inv) * w[i];
 }
 
-/* x[i] += y[i] (or x[i] += rmsnorm(y row) * w when w is given: gemma's post norms); one block per row. */
-extern "C" __global__ void add_rows(float *x, float *y, const float *w, u32 n, float eps) {
+/* x[r] += y[r] (through rmsnorm * post when post is given), then xb[r] = rmsnorm(x[r]) * next when next is given: a
+ * block's residual and the next block's input norm in one launch; one block per row. */
+extern "C" __global__ void residual_norm(float *x, const float *y, const float *post, const float *next, u32 n, float eps,
+                                         float *xb) {
     const u32 r = blockIdx.x;
-    float *yr = y + (u64)r * n, *xr = x + (u64)r * n;
+    const float *yr = y + (u64)r * n;
+    float *xr = x + (u64)r * n;
     float inv = 1.0f;
-    if (w) {
+    if (post) {
         float sum = 0.0f;
         for (u32 i = threadIdx.x; i < n; i += blockDim.x) sum += yr[i] * yr[i];
-        sum = block_sum(sum);
-        inv = 1.0f / sqrtf(sum / (float)n + eps);
+        inv = 1.0f / sqrtf(block_sum(sum) / (float)n + eps);
     }
-    for (u32 i = threadIdx.x; i < n; i += blockDim.x) xr[i] += w ? (yr[i] * inv) * w[i] : yr[i];
+    float sum = 0.0f;
+    for (u32 i = threadIdx.x; i < n; i += blockDim.x) {
+        const float v = xr[i] + (post ? (yr[i] * inv) * post[i] : yr[i]);
+        xr[i] = v;
+        sum += v * v;
+    }
+    if (!next) return;
+    const float inv_x = 1.0f / sqrtf(block_sum(sum) / (float)n + eps);
+    for (u32 i = threadIdx.x; i < n; i += blockDim.x) xb[(u64)r * n + i] = (xr[i] * inv_x) * next[i];
 }
 
 /* x[t, i] += bias[i] over [n_tokens, dim]. */
@@ -363,27 +397,30 @@ extern "C" __global__ void glu(float *gate, const float *up, u64 total, int act)
     gate[i] = g * up[i];
 }
 
-/* out[r] = the lowest index of row r's maximum (greedy sampling on the device): one block of 1024 per row. */
-extern "C" __global__ void argmax(const float *logits, u32 n, int *out) {
+#define ARGMAX_CHUNKS 64
+
+/* (value, index) pairs: the larger value wins, then the lower index. */
+__device__ __forceinline__ void argmax_merge(float *v, int *i, float ov, int oi) {
+    if (ov > *v || (ov == *v && oi < *i)) {
+        *v = ov;
+        *i = oi;
+    }
+}
+
+/* Greedy sampling on the device, first half: chunk blockIdx.y of row blockIdx.x -> its (max, lowest index) into
+ * part_v / part_i [rows, ARGMAX_CHUNKS], so a row of 262144 logits is read by 64 blocks instead of one. */
+extern "C" __global__ void argmax_chunks(const float *logits, u32 n, float *part_v, int *part_i) {
     __shared__ float best_v[32];
     __shared__ int best_i[32];
     const float *row = logits + (u64)blockIdx.x * n;
+    const u32 per = (n + ARGMAX_CHUNKS - 1) / ARGMAX_CHUNKS, begin = blockIdx.y * per, end = min(n, begin + per);
     float v = -INFINITY;
     int index = 0x7fffffff;
-    for (u32 i = threadIdx.x; i < n; i += blockDim.x) {
-        const float x = row[i];
-        if (x > v) {
-            v = x;
-            index = (int)i;
-        }
-    }
+    for (u32 i = begin + threadIdx.x; i < end; i += blockDim.x) argmax_merge(&v, &index, row[i], (int)i);
     for (int o = 16; o > 0; o >>= 1) {
         const float ov = __shfl_xor_sync(0xffffffffu, v, o);
         const int oi = __shfl_xor_sync(0xffffffffu, index, o);
-        if (ov > v || (ov == v && oi < index)) {
-            v = ov;
-            index = oi;
-        }
+        argmax_merge(&v, &index, ov, oi);
     }
     const u32 lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     if (lane == 0) {
@@ -392,12 +429,22 @@ extern "C" __global__ void argmax(const float *logits, u32 n, int *out) {
     }
     __syncthreads();
     if (threadIdx.x == 0) {
-        for (u32 w = 1; w < (blockDim.x >> 5); w++) {
-            if (best_v[w] > v || (best_v[w] == v && best_i[w] < index)) {
-                v = best_v[w];
-                index = best_i[w];
-            }
-        }
-        out[blockIdx.x] = index == 0x7fffffff ? 0 : index;
+        for (u32 w = 1; w < (blockDim.x >> 5); w++) argmax_merge(&v, &index, best_v[w], best_i[w]);
+        part_v[blockIdx.x * ARGMAX_CHUNKS + blockIdx.y] = v;
+        part_i[blockIdx.x * ARGMAX_CHUNKS + blockIdx.y] = index;
     }
+}
+
+/* Second half: out[r] = the lowest index of row r's maximum, from its chunks; one warp per row. */
+extern "C" __global__ void argmax_rows(const float *part_v, const int *part_i, int *out) {
+    float v = -INFINITY;
+    int index = 0x7fffffff;
+    for (u32 c = threadIdx.x; c < ARGMAX_CHUNKS; c += 32)
+        argmax_merge(&v, &index, part_v[blockIdx.x * ARGMAX_CHUNKS + c], part_i[blockIdx.x * ARGMAX_CHUNKS + c]);
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ov = __shfl_xor_sync(0xffffffffu, v, o);
+        const int oi = __shfl_xor_sync(0xffffffffu, index, o);
+        argmax_merge(&v, &index, ov, oi);
+    }
+    if (threadIdx.x == 0) out[blockIdx.x] = index == 0x7fffffff ? 0 : index;
 }
