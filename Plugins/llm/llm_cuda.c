@@ -73,7 +73,7 @@ static px_status compile_kernels(px_model *m, px_stream *stream, char *e, size_t
         return status;
     }
     struct { const char *name; px_function **slot; } kernels[] = {
-        {"matmul", &cuda->k.matmul}, {"matmul_multi", &cuda->k.matmul_multi}, {"embed", &cuda->k.embed},
+        {"matmul", &cuda->k.matmul}, {"matmul_multi", &cuda->k.matmul_multi}, {"matmul_mma", &cuda->k.matmul_mma}, {"embed", &cuda->k.embed},
         {"rmsnorm", &cuda->k.rmsnorm}, {"residual_norm", &cuda->k.residual_norm}, {"add_bias", &cuda->k.add_bias},
         {"prepare_qkv", &cuda->k.prepare_qkv}, {"attention", &cuda->k.attention}, {"glu", &cuda->k.glu},
         {"argmax_chunks", &cuda->k.argmax_chunks}, {"argmax_rows", &cuda->k.argmax_rows},
@@ -168,7 +168,7 @@ static px_status allocate_buffers(px_model *m) {
     return c->staging && c->want_logits && c->greedy ? PX_OK : PX_ERR_OUT_OF_MEMORY;
 }
 
-px_status llm_cuda_load(px_model *m, px_stream *stream, int use_graphs, char *e, size_t c) {
+px_status llm_cuda_load(px_model *m, px_stream *stream, int use_graphs, int use_mma, char *e, size_t c) {
     const px_host *host = m->host;
     px_status status = check_model(m, e, c);
     if (status != PX_OK) return status;
@@ -181,6 +181,7 @@ px_status llm_cuda_load(px_model *m, px_stream *stream, int use_graphs, char *e,
     if (use_graphs && graphs_available && (m->cuda->graphs = calloc(m->max_items, sizeof(llm_cuda_graph))) == NULL)
         return PX_ERR_OUT_OF_MEMORY;
     m->cuda->use_graphs = m->cuda->graphs != NULL;
+    m->cuda->use_mma = use_mma;
     return host->stream_synchronize(host, stream);
 }
 

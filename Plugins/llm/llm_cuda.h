@@ -17,7 +17,7 @@
 
 /** The kernels of llm_kernels.cu. */
 typedef struct llm_cuda_kernels {
-    px_function *matmul, *matmul_multi, *embed, *rmsnorm, *residual_norm, *add_bias, *prepare_qkv, *attention, *glu,
+    px_function *matmul, *matmul_multi, *matmul_mma, *embed, *rmsnorm, *residual_norm, *add_bias, *prepare_qkv, *attention, *glu,
         *argmax_chunks, *argmax_rows;
 } llm_cuda_kernels;
 
@@ -52,6 +52,7 @@ typedef struct llm_cuda {
     /* graphs, by batch size 1..max_items (index n - 1); NULL when the host has no graph service or graphs are off */
     llm_cuda_graph *graphs;
     int use_graphs;
+    int use_mma;            /* products of >= 16 tokens on the tensor cores (option cuda_mma) */
     /* the step in flight between llm_cuda_step and llm_cuda_step_finish */
     llm_batch pending;
     uint8_t *want_logits;   /* [max_items] 1: row r's logits were read back (else only its greedy token) */
@@ -60,7 +61,7 @@ typedef struct llm_cuda {
 
 /** Sets up the model on the device of `load_stream`: checks the model fits the kernels, compiles them, uploads
  *  the tensor data into a device weights buffer (releasing the file mapping), allocates activations. */
-px_status llm_cuda_load(px_model *model, px_stream *load_stream, int use_graphs, char *error, size_t capacity);
+px_status llm_cuda_load(px_model *model, px_stream *load_stream, int use_graphs, int use_mma, char *error, size_t capacity);
 void llm_cuda_free(px_model *model);
 
 /** Runs the batch on the device and enqueues the read-back of its outputs. */

@@ -27,12 +27,18 @@ static uint64_t weight(const px_model *m, const llm_tensor *t) {
 
 /* ---- the operations -------------------------------------------------------------------------------------------- */
 
+/* Batches of 16 tokens and more go to the tensor cores (a 64 x 64 tile per block), when k allows and the option is on. */
+static int uses_mma(const px_model *m, const llm_tensor *w, uint32_t n) {
+    return m->cuda->use_mma && n >= 16 && w->ne0 % 32 == 0;
+}
+
 /* out[t] = W . x[t] for t in [0, n): x [n, w->ne0], out [n, out_stride]. */
 static px_status project(px_model *m, px_stream *s, const llm_tensor *w, uint64_t x, uint32_t n, uint64_t out, uint32_t out_stride) {
     int type = (int)w->type;
     uint64_t data = weight(m, w), row_bytes = w->row_bytes;
     uint32_t rows = (uint32_t)w->ne1, k = (uint32_t)w->ne0;
     void *args[] = {&type, &data, &row_bytes, &rows, &k, &x, &n, &out, &out_stride};
+    if (uses_mma(m, w, n)) return launch(m, s, m->cuda->k.matmul_mma, (launch_shape){blocks(rows, 64), blocks(n, 64), 128, 0}, args);
     return launch(m, s, m->cuda->k.matmul, (launch_shape){blocks(rows, 4), blocks(n, 8), 128, 0}, args);
 }
 
@@ -71,6 +77,13 @@ typedef struct matmul_parts {
 /* Products of the same input x [n, k] by up to three matrices in one launch: out[i] [n, out_stride = rows of w[i]]. */
 static px_status project_multi(px_model *m, px_stream *s, const llm_tensor *const *w, const uint64_t *out, uint32_t count,
                                uint64_t x, uint32_t n) {
+    int separate = 0;
+    for (uint32_t i = 0; i < count; i++) separate |= uses_mma(m, w[i], n);
+    if (separate) { /* the tensor-core kernel takes one matrix: its tiles fill the device at this size anyway */
+        px_status st = PX_OK;
+        for (uint32_t i = 0; st == PX_OK && i < count; i++) st = project(m, s, w[i], x, n, out[i], (uint32_t)w[i]->ne1);
+        return st;
+    }
     matmul_parts parts = {0};
     uint32_t rows = 0, k = (uint32_t)w[0]->ne0;
     for (uint32_t i = 0; i < count; i++) {

@@ -222,6 +222,81 @@ extern "C" __global__ void matmul_multi(matmul_parts parts, u32 k, const float *
                parts.out_stride[p], r);
 }
 
+/* ---- tensor-core products for batches of 16 tokens and more ------------------------------------------------------
+ * out[t, r] = W[r] . x[t] as matmul, a 64-row x 64-token tile per block of 4 warps (each warp 32 x 32): per 32 of k,
+ * the block dequantizes its W tile and converts its x tile to f16 in shared memory, then each warp runs
+ * mma.sync m16n8k16 (f16 inputs, f32 accumulation). k must be a multiple of 32. */
+#define MMA_TILE 64
+#define MMA_K 32
+#define MMA_PAD 8 /* row stride 40 halves: the fragment loads of a warp fall in different banks */
+
+__device__ __forceinline__ u32 pair(const u16 *p) { return *(const u32 *)p; }
+
+__device__ __forceinline__ void mma_16816(float d[4], const u32 a[4], const u32 b[2]) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+extern "C" __global__ void matmul_mma(int type, const u8 *w, u64 row_bytes, u32 rows, u32 k, const float *x, u32 n,
+                                      float *out, u32 out_stride) {
+    __shared__ __align__(16) u16 ws[MMA_TILE][MMA_K + MMA_PAD];
+    __shared__ __align__(16) u16 xs[MMA_TILE][MMA_K + MMA_PAD];
+    const u32 lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
+    const u32 row0 = blockIdx.x * MMA_TILE, t0 = blockIdx.y * MMA_TILE;
+    const u32 wr = (warp & 1) * 32, wt = (warp >> 1) * 32;
+    float acc[2][4][4];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 4; j++)
+            for (int v = 0; v < 4; v++) acc[i][j][v] = 0.0f;
+    for (u32 k0 = 0; k0 < k; k0 += MMA_K) {
+        /* 64 rows (or tokens) x 32 of k = 256 groups of 8: two per thread for each tile */
+        for (u32 gi = threadIdx.x; gi < MMA_TILE * MMA_K / 8; gi += blockDim.x) {
+            const u32 r = gi / (MMA_K / 8), e = (gi % (MMA_K / 8)) * 8;
+            float y[8];
+            if (row0 + r < rows) dequant8(type, w + (u64)(row0 + r) * row_bytes, k0 + e, y);
+            else for (int i = 0; i < 8; i++) y[i] = 0.0f;
+            for (int i = 0; i < 8; i++) ws[r][e + i] = f2h(y[i]);
+            if (t0 + r < n) {
+                const float4 *xp = (const float4 *)(x + (u64)(t0 + r) * k + k0 + e);
+                const float4 a = xp[0], b = xp[1];
+                y[0] = a.x; y[1] = a.y; y[2] = a.z; y[3] = a.w; y[4] = b.x; y[5] = b.y; y[6] = b.z; y[7] = b.w;
+            } else {
+                for (int i = 0; i < 8; i++) y[i] = 0.0f;
+            }
+            for (int i = 0; i < 8; i++) xs[r][e + i] = f2h(y[i]);
+        }
+        __syncthreads();
+        for (u32 kk = 0; kk < MMA_K; kk += 16) {
+            u32 a[2][4], b[4][2];
+            for (int mt = 0; mt < 2; mt++) {
+                const u32 r = wr + mt * 16 + g;
+                a[mt][0] = pair(&ws[r][kk + 2 * c]);
+                a[mt][1] = pair(&ws[r + 8][kk + 2 * c]);
+                a[mt][2] = pair(&ws[r][kk + 2 * c + 8]);
+                a[mt][3] = pair(&ws[r + 8][kk + 2 * c + 8]);
+            }
+            for (int nt = 0; nt < 4; nt++) {
+                const u32 t = wt + nt * 8 + g;
+                b[nt][0] = pair(&xs[t][kk + 2 * c]);
+                b[nt][1] = pair(&xs[t][kk + 2 * c + 8]);
+            }
+            for (int mt = 0; mt < 2; mt++)
+                for (int nt = 0; nt < 4; nt++) mma_16816(acc[mt][nt], a[mt], b[nt]);
+        }
+        __syncthreads();
+    }
+    for (int mt = 0; mt < 2; mt++) {
+        for (int nt = 0; nt < 4; nt++) {
+            const u32 r = row0 + wr + mt * 16 + g, t = t0 + wt + nt * 8 + 2 * c;
+            for (int v = 0; v < 4; v++) {
+                const u32 rr = r + (v >= 2 ? 8 : 0), tt = t + (v & 1);
+                if (rr < rows && tt < n) out[(u64)tt * out_stride + rr] = acc[mt][nt][v];
+            }
+        }
+    }
+}
+
 /* x[t] = dequant(embeddings[token[t]]) * scale: one block per token. */
 extern "C" __global__ void embed(int type, const u8 *table, u64 row_bytes, u32 n_embd, const int *token, float scale,
                                  float *x) {

@@ -188,7 +188,8 @@ static px_status bind_globals(px_model *m, char *e, size_t c) {
 }
 
 /* Parses the catalog options this plugin understands. */
-static px_status parse_options(px_model *m, const px_model_desc *desc, int *copy_weights, int *graphs, char *e, size_t c) {
+static px_status parse_options(px_model *m, const px_model_desc *desc, int *copy_weights, int *graphs, int *mma, char *e,
+                               size_t c) {
     m->context_length = m->hp.n_ctx_train < 8192 ? m->hp.n_ctx_train : 8192;
     m->max_tokens = 512;
     m->max_items = 32;
@@ -202,12 +203,12 @@ static px_status parse_options(px_model *m, const px_model_desc *desc, int *copy
             *copy_weights = strcmp(value, "copy") == 0;
             continue;
         }
-        if (strcmp(key, "cuda_graphs") == 0) {
+        if (strcmp(key, "cuda_graphs") == 0 || strcmp(key, "cuda_mma") == 0) {
             if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
-                snprintf(e, c, "option cuda_graphs='%s' must be on or off", value);
+                snprintf(e, c, "option %s='%s' must be on or off", key, value);
                 return PX_ERR_INVALID_ARGUMENT;
             }
-            *graphs = strcmp(value, "on") == 0;
+            *(strcmp(key, "cuda_graphs") == 0 ? graphs : mma) = strcmp(value, "on") == 0;
             continue;
         }
         uint32_t *target = strcmp(key, "context_length") == 0     ? &m->context_length
@@ -215,7 +216,7 @@ static px_status parse_options(px_model *m, const px_model_desc *desc, int *copy
                            : strcmp(key, "max_batch_items") == 0  ? &m->max_items
                                                                   : NULL;
         if (target == NULL) {
-            snprintf(e, c, "unknown option '%s' (this plugin knows: context_length, max_batch_tokens, max_batch_items, weights, cuda_graphs)", key);
+            snprintf(e, c, "unknown option '%s' (this plugin knows: context_length, max_batch_tokens, max_batch_items, weights, cuda_graphs, cuda_mma)", key);
             return PX_ERR_INVALID_ARGUMENT;
         }
         char *end = NULL;
@@ -304,16 +305,16 @@ px_status llm_model_create(px_plugin *plugin, const px_model_desc *desc, px_mode
     if (status == PX_OK) status = bind_globals(m, e, sizeof e);
     for (uint32_t il = 0; status == PX_OK && il < m->hp.n_layer; il++) status = llm_bind_layer_common(m, il, e, sizeof e);
     if (status == PX_OK) status = m->arch->configure(m, e, sizeof e);
-    int copy_weights = 0, graphs = 1, on_cuda = desc->device == PX_DEVICE_CUDA;
+    int copy_weights = 0, graphs = 1, mma = 1, on_cuda = desc->device == PX_DEVICE_CUDA;
     if (status == PX_OK && desc->device != PX_DEVICE_CPU && !on_cuda) {
         snprintf(e, sizeof e, "device %u is not one this plugin runs on (CPU or CUDA)", desc->device);
         status = PX_ERR_UNSUPPORTED;
     }
-    if (status == PX_OK) status = parse_options(m, desc, &copy_weights, &graphs, e, sizeof e);
+    if (status == PX_OK) status = parse_options(m, desc, &copy_weights, &graphs, &mma, e, sizeof e);
     /* on CUDA the weights always move into a device buffer (llm_cuda_load) */
     if (status == PX_OK && copy_weights && !on_cuda) status = copy_tensor_data(m, e, sizeof e);
     if (status == PX_OK) status = llm_scratch_allocate(m, desc->load_stream, e, sizeof e);
-    if (status == PX_OK && on_cuda) status = llm_cuda_load(m, desc->load_stream, graphs, e, sizeof e);
+    if (status == PX_OK && on_cuda) status = llm_cuda_load(m, desc->load_stream, graphs, mma, e, sizeof e);
     if (status != PX_OK) {
         llm_model_free(m);
         return e[0] != '\0' ? llm_fail(host, status, e) : status;

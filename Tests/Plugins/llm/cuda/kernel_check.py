@@ -459,6 +459,23 @@ def check_matmul(dev, report, rng, name, source, rows, k, n):
                    guard, "" if guard else "wrote past the output")
 
 
+TOL_MMA = 5e-3  # f16 inputs (weights and activations) with f32 accumulation
+
+
+def check_matmul_mma(dev, report, rng, name, rows, k, n):
+    """The tensor-core product (batches of >= 16 tokens): 64 x 64 tiles, partial tiles at both edges."""
+    raw, w = make_weights(name, rows, k, rng, "raw")
+    x = rng.standard_normal((n, k)).astype(np.float32)
+    ref = x.astype(F64) @ w.T
+    out = dev.output(n * rows)
+    args = (np.int32(TYPES[name]), dev.upload(raw), np.uint64(raw.shape[1]), np.uint32(rows), np.uint32(k),
+            dev.upload(x), np.uint32(n), out, np.uint32(rows))
+    dev.launch("matmul_mma", (ceil_div(rows, 64), ceil_div(n, 64)), 128, args)
+    got, guard = dev.fetch(out, n * rows)
+    report.compare("matmul_mma", f"{name:<5} rows={rows} k={k} n={n}", got.reshape(n, rows), ref, TOL_MMA, guard,
+                   "" if guard else "wrote past the output")
+
+
 def check_embed(dev, report, rng, name, n_vocab, n_embd, scale):
     raw, table = make_weights(name, n_vocab, n_embd, rng, "raw")
     tokens = np.concatenate([rng.integers(0, n_vocab, 7), [n_vocab - 1, 0, 3, 3]]).astype(np.int32)
@@ -649,6 +666,9 @@ def device_cases():
                 cases.append((check_matmul, name, "raw" if name in K_QUANTS else "quantize", 67 if k < 2048 else 37, k, n))
         if name not in K_QUANTS and name != "F32":  # every bit pattern, not only what the quantizer makes
             cases += [(check_matmul, name, "raw", 37, 2048, n) for n in (1, 9)]
+    for name in TYPES:
+        k = 768 if name in K_QUANTS else 640
+        cases += [(check_matmul_mma, name, rows, k, n) for rows, n in ((67, 16), (130, 64), (37, 100))]
     cases += [(check_embed, "Q8_0", 50, 1056, 1.0), (check_embed, "Q6_K", 40, 1280, math.sqrt(1280)),
               (check_rmsnorm, 1000, 5, None), (check_rmsnorm, 2304, 10, [7, 2, 9, 2]),
               (check_residual_norm, 1000, 5, False, False), (check_residual_norm, 2304, 3, True, False),
@@ -731,7 +751,7 @@ def main():
         return 0
     gguf = import_gguf()
     # matmul_multi (a struct by value) is covered end to end by CUDALLMTests, not here
-    names = ("matmul", "embed", "rmsnorm", "residual_norm", "add_bias", "prepare_qkv", "attention", "glu", "argmax_chunks",
+    names = ("matmul", "matmul_mma", "embed", "rmsnorm", "residual_norm", "add_bias", "prepare_qkv", "attention", "glu", "argmax_chunks",
              "argmax_rows")
     for name in names:
         try:
