@@ -14,7 +14,7 @@ plugin_sources = $(shell find Plugins/$(1) -name '*.c' | sort)
 PLUGIN_DIR := .build/plugins
 PLUGIN_FILES := $(foreach name,$(PLUGIN_NAMES),$(PLUGIN_DIR)/libplexus-$(name).so)
 
-.PHONY: all build host plugins serve test check-plugins plugin-tests api-deps api-e2e bench-quants release clean print-check-model ggml-parity
+.PHONY: cuda-kernels all build host plugins serve test check-plugins plugin-tests api-deps api-e2e bench-quants release clean print-check-model ggml-parity
 .SECONDEXPANSION:
 
 all: build
@@ -57,8 +57,16 @@ test: build
 	$(SWIFT) test $(SWIFT_FLAGS) --skip HostAPITests
 	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter HostAPITests
 	$(MAKE) --no-print-directory plugin-tests
+	$(MAKE) --no-print-directory cuda-kernels
 	$(MAKE) --no-print-directory check-plugins
 	$(MAKE) --no-print-directory api-e2e
+
+# The LLM plugin's CUDA kernels without a GPU: they compile with NVRTC for sm_90 (the nvidia-cuda-nvrtc wheel that
+# .ci/run installs into .cache/nvrtc; SKIP without it) and kernel_check's NumPy references agree with each other.
+# On a GPU machine, scripts/gpu-check check runs every kernel against those references.
+cuda-kernels:
+	python3 Tests/Plugins/llm/cuda/compile_check.py
+	PYTHONPATH=.cache/pydeps python3 Tests/Plugins/llm/cuda/kernel_check.py --self-test
 
 # C tests of plugin internals: Tests/Plugins/<name>/test_*.c, each linked with every .c of Plugins/<name> and run
 # under AddressSanitizer and UndefinedBehaviorSanitizer (so an out-of-bounds read fails the test).
