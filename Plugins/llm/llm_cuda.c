@@ -87,34 +87,6 @@ static px_status compile_kernels(px_model *m, px_stream *stream, char *e, size_t
     return PX_OK;
 }
 
-/* The tensor data (the file from its data section on) into one device weights buffer the host may evict and
- * restore; the file mapping is released. */
-static px_status upload_weights(px_model *m, px_stream *stream, char *e, size_t c) {
-    const px_host *host = m->host;
-    uint64_t start = gguf_data_offset(m->gguf);
-    if (start > m->file_bytes) {
-        snprintf(e, c, "the GGUF data section starts past the end of the file");
-        return PX_ERR_FORMAT;
-    }
-    uint64_t bytes = m->file_bytes - start;
-    px_alloc_desc desc = {PX_HEADER_INIT(px_alloc_desc), bytes > 0 ? bytes : 1, 256, PX_MEMORY_DEVICE, PX_RESIDENCY_WEIGHTS, 0,
-                          "llm weights"};
-    px_buffer *weights = NULL;
-    px_status status = host->mem_alloc(host, m->scope, &desc, &weights);
-    if (status != PX_OK) return status;
-    if (bytes > 0 && (status = host->mem_write(host, stream, weights, 0, m->base + start, bytes)) != PX_OK) {
-        host->mem_free(host, weights);
-        return status;
-    }
-    gguf_close(m->gguf);
-    m->gguf = NULL;
-    host->mem_free(host, m->file);
-    m->file = weights;
-    m->base_offset = start;
-    m->base = NULL; /* nothing on the host reads the weights any more */
-    return PX_OK;
-}
-
 static uint64_t take(uint64_t *cursor, uint64_t bytes) {
     uint64_t at = *cursor;
     *cursor += (bytes + 255) / 256 * 256;
@@ -174,7 +146,7 @@ px_status llm_cuda_load(px_model *m, px_stream *stream, int use_graphs, int use_
     if (status != PX_OK) return status;
     if ((m->cuda = calloc(1, sizeof *m->cuda)) == NULL) return PX_ERR_OUT_OF_MEMORY;
     if ((status = compile_kernels(m, stream, e, c)) != PX_OK) return status;
-    if ((status = upload_weights(m, stream, e, c)) != PX_OK) return status;
+    if ((status = llm_move_weights(m, stream, 0, e, c)) != PX_OK) return status;
     if ((status = allocate_buffers(m)) != PX_OK) return status;
     int graphs_available = host->abi_minor >= 1 && PX_HAS_FIELD(host, px_host, graph_free) && host->graph_begin != NULL &&
                            host->graph_end != NULL && host->graph_launch != NULL && host->graph_free != NULL;

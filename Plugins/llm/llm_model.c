@@ -235,10 +235,7 @@ static px_status parse_options(px_model *m, const px_model_desc *desc, int *copy
     return PX_OK;
 }
 
-/* weights=copy: the tensor data moves from the file mapping into a weights buffer the host owns (device memory
- * where the model runs on a device; the host may park it in pinned memory while the model is idle and restore it
- * before the next call). The mapping and its parsed view are released: nothing reads them after loading. */
-static px_status copy_tensor_data(px_model *m, char *e, size_t c) {
+px_status llm_move_weights(px_model *m, px_stream *stream, int need_host, char *e, size_t c) {
     const px_host *host = m->host;
     uint64_t start = gguf_data_offset(m->gguf);
     if (start > m->file_bytes) {
@@ -246,24 +243,27 @@ static px_status copy_tensor_data(px_model *m, char *e, size_t c) {
         return PX_ERR_FORMAT;
     }
     uint64_t bytes = m->file_bytes - start;
-    px_alloc_desc desc = {PX_HEADER_INIT(px_alloc_desc), bytes > 0 ? bytes : 1, 64, PX_MEMORY_DEVICE, PX_RESIDENCY_WEIGHTS, 0,
+    px_alloc_desc desc = {PX_HEADER_INIT(px_alloc_desc), bytes > 0 ? bytes : 1, 256, PX_MEMORY_DEVICE, PX_RESIDENCY_WEIGHTS, 0,
                           "llm weights"};
-    px_buffer *copy = NULL;
-    px_status status = host->mem_alloc(host, m->scope, &desc, &copy);
+    px_buffer *weights = NULL;
+    px_status status = host->mem_alloc(host, m->scope, &desc, &weights);
     if (status != PX_OK) return status;
     px_buffer_view view = {PX_HEADER_INIT(px_buffer_view), NULL, 0, 0, 0, 0};
-    if ((status = host->mem_address(host, copy, &view)) != PX_OK || view.host == NULL) {
-        host->mem_free(host, copy);
-        snprintf(e, c, "weights=copy needs host-addressable weight memory (this plugin computes on the CPU)");
-        return status != PX_OK ? status : PX_ERR_UNSUPPORTED;
+    if ((status = host->mem_address(host, weights, &view)) == PX_OK && need_host && view.host == NULL) {
+        snprintf(e, c, "weights=copy needs host-addressable weight memory on the CPU");
+        status = PX_ERR_UNSUPPORTED;
     }
-    memcpy(view.host, m->base + start, bytes);
+    if (status == PX_OK && bytes > 0) status = host->mem_write(host, stream, weights, 0, m->base + start, bytes);
+    if (status != PX_OK) {
+        host->mem_free(host, weights);
+        return status;
+    }
     gguf_close(m->gguf);
     m->gguf = NULL;
     host->mem_free(host, m->file);
-    m->file = copy;
+    m->file = weights;
     m->base_offset = start;
-    m->base = (const uint8_t *)view.host; /* refreshed at every call */
+    m->base = (const uint8_t *)view.host; /* refreshed at every call; NULL on a device, where the host reads no weight */
     return PX_OK;
 }
 
@@ -312,7 +312,7 @@ px_status llm_model_create(px_plugin *plugin, const px_model_desc *desc, px_mode
     }
     if (status == PX_OK) status = parse_options(m, desc, &copy_weights, &graphs, &mma, e, sizeof e);
     /* on CUDA the weights always move into a device buffer (llm_cuda_load) */
-    if (status == PX_OK && copy_weights && !on_cuda) status = copy_tensor_data(m, e, sizeof e);
+    if (status == PX_OK && copy_weights && !on_cuda) status = llm_move_weights(m, desc->load_stream, 1, e, sizeof e);
     if (status == PX_OK) status = llm_scratch_allocate(m, desc->load_stream, e, sizeof e);
     if (status == PX_OK && on_cuda) status = llm_cuda_load(m, desc->load_stream, graphs, mma, e, sizeof e);
     if (status != PX_OK) {

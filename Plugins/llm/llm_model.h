@@ -134,6 +134,13 @@ static inline const uint8_t *llm_data(const px_model *model, const llm_tensor *t
     return model->base + (tensor->offset - model->base_offset);
 }
 
+/** Moves the tensor data (the file from its data section on) out of the file mapping into one weights buffer the
+ *  host owns (`PX_MEMORY_DEVICE`, `PX_RESIDENCY_WEIGHTS`: device memory where the model runs on a device, which the
+ *  host may park in pinned memory while the model is idle and restore before the next call), written through
+ *  `stream`; the mapping and its parsed view are released. `need_host`: fail unless the buffer is host-addressable
+ *  (the CPU path reads weights in place). Used by weights=copy and by the CUDA path. */
+px_status llm_move_weights(px_model *model, px_stream *stream, int need_host, char *error, size_t capacity);
+
 /** Binds a tensor by name and checks its shape: ne0 == `cols` and ne1 == `rows` (0 = any). Optional tensors that
  *  are missing leave `out` zeroed and return PX_OK. */
 px_status llm_bind(px_model *model, const char *name, int64_t cols, int64_t rows, int optional, llm_tensor *out,

@@ -1,4 +1,5 @@
 import Glibc
+import PluginABI
 import Testing
 @testable import HostCore
 
@@ -24,7 +25,7 @@ import Testing
         let refused = Dictionary(uniqueKeysWithValues: report.refusals.map { ($0.path, $0.problem) })
         #expect(refused.count == 4)
         #expect(refused[duplicate]?.contains("plugin id 'org.plexus.test.counting' is already provided by \(good)") == true)
-        #expect(refused[major]?.contains("ABI 2.0") == true)
+        #expect(refused[major]?.contains("ABI 2.\(PX_ABI_MINOR)") == true)
         #expect(refused[initFails] == "init failed: PX_ERR_UNSUPPORTED: this fixture always fails init")
         #expect(refused[noEntry]?.contains("not a Plexus plugin") == true)
         for refusal in report.refusals { #expect(refusal.description.hasPrefix(refusal.path + ": ")) }
