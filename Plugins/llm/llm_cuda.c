@@ -255,8 +255,11 @@ static px_status run_forward(px_model *m, px_stream *stream, uint32_t n, uint32_
         }
         status = llm_cuda_forward(m, stream, n, n_out);
         px_status ended = host->graph_end(host, m->scope, stream, &g->graph);
-        if (status != PX_OK) return status;
-        if (ended != PX_OK) return ended;
+        if (status != PX_OK || ended != PX_OK) { /* a partial recording is never replayed */
+            host->graph_free(host, g->graph);
+            g->graph = NULL;
+            return status != PX_OK ? status : ended;
+        }
         *g = (llm_cuda_graph){g->graph, n_out, c->weights, c->kv, c->activations_base, c->io_base};
     }
     return host->graph_launch(host, g->graph, stream);
