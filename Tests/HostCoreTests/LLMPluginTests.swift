@@ -152,7 +152,10 @@ struct GreedyGolden: Decodable {
         let path = try ModelFiles.path(ModelFiles.smolLM2)
         for (key, value, message) in [("context_length", "100000", "exceeds the model's trained context"),
                                       ("max_batch_tokens", "zero", "must be a positive integer"),
-                                      ("weights", "mmap", "must be map or copy")] {
+                                      ("weights", "mmap", "must be map or copy"),
+                                      ("cuda_graphs", "maybe", "option cuda_graphs='maybe' must be on or off"),
+                                      ("cuda_mma", "1", "option cuda_mma='1' must be on or off"),
+                                      ("cuda_streams", "2", "unknown option 'cuda_streams'")] {
             do {
                 _ = try ModelSession.open(path: path, pluginDirectories: [Self.pluginFolder], environment: [:], options: [(key, value)])
                 Issue.record("\(key)=\(value) was accepted")
@@ -160,6 +163,9 @@ struct GreedyGolden: Decodable {
                 #expect("\(error)".contains(message), "\(error)")
             }
         }
+        // The CUDA options are accepted (and have nothing to do) on the CPU.
+        _ = try ModelSession.open(path: path, pluginDirectories: [Self.pluginFolder], environment: [:],
+                                  options: [("cuda_graphs", "off"), ("cuda_mma", "off")])
     }
 }
 
