@@ -71,6 +71,18 @@ __device__ float block_sum(float v) {
     return total;
 }
 
+/* 1 / sqrt(mean square + eps) from a row's sum of squares. */
+__device__ __forceinline__ float rms_inverse(float sum_of_squares, u32 n, float eps) {
+    return 1.0f / sqrtf(sum_of_squares / (float)n + eps);
+}
+
+/* rms_inverse of x [n] (global or shared memory), summed over the block; every thread gets it. */
+__device__ float block_rms_inverse(const float *x, u32 n, float eps) {
+    float sum = 0.0f;
+    for (u32 i = threadIdx.x; i < n; i += blockDim.x) sum += x[i] * x[i];
+    return rms_inverse(block_sum(sum), n, eps);
+}
+
 /* Q4_K / Q5_K: sub-block j's 6-bit scale and minimum from the 12 scale bytes (ggml's get_scale_min_k4). */
 __device__ __forceinline__ void scale_min_k4(int j, const u8 *q, float *sc, float *m) {
     if (j < 4) {
@@ -313,10 +325,7 @@ extern "C" __global__ void embed(int type, const u8 *table, u64 row_bytes, u32 n
 extern "C" __global__ void rmsnorm(const float *in, const u32 *rows, const float *w, u32 n, float eps, float *out) {
     const u32 r = blockIdx.x, src = rows ? rows[r] : r;
     const float *xr = in + (u64)src * n;
-    float sum = 0.0f;
-    for (u32 i = threadIdx.x; i < n; i += blockDim.x) sum += xr[i] * xr[i];
-    sum = block_sum(sum);
-    const float inv = 1.0f / sqrtf(sum / (float)n + eps);
+    const float inv = block_rms_inverse(xr, n, eps);
     for (u32 i = threadIdx.x; i < n; i += blockDim.x) out[(u64)r * n + i] = (xr[i] * inv) * w[i];
 }
 
@@ -327,12 +336,7 @@ extern "C" __global__ void residual_norm(float *x, const float *y, const float *
     const u32 r = blockIdx.x;
     const float *yr = y + (u64)r * n;
     float *xr = x + (u64)r * n;
-    float inv = 1.0f;
-    if (post) {
-        float sum = 0.0f;
-        for (u32 i = threadIdx.x; i < n; i += blockDim.x) sum += yr[i] * yr[i];
-        inv = 1.0f / sqrtf(block_sum(sum) / (float)n + eps);
-    }
+    const float inv = post ? block_rms_inverse(yr, n, eps) : 1.0f;
     float sum = 0.0f;
     for (u32 i = threadIdx.x; i < n; i += blockDim.x) {
         const float v = xr[i] + (post ? (yr[i] * inv) * post[i] : yr[i]);
@@ -340,7 +344,7 @@ extern "C" __global__ void residual_norm(float *x, const float *y, const float *
         sum += v * v;
     }
     if (!next) return;
-    const float inv_x = 1.0f / sqrtf(block_sum(sum) / (float)n + eps);
+    const float inv_x = rms_inverse(block_sum(sum), n, eps);
     for (u32 i = threadIdx.x; i < n; i += blockDim.x) xb[(u64)r * n + i] = (xr[i] * inv_x) * next[i];
 }
 
@@ -369,10 +373,7 @@ extern "C" __global__ void prepare_qkv(float *q, const float *k, const float *v,
     if (is_q || is_k) {
         const float *norm = is_q ? q_norm : k_norm;
         if (norm) {
-            float sum = 0.0f;
-            for (u32 i = threadIdx.x; i < head_dim; i += blockDim.x) sum += head[i] * head[i];
-            sum = block_sum(sum);
-            const float inv = 1.0f / sqrtf(sum / (float)head_dim + eps);
+            const float inv = block_rms_inverse(head, head_dim, eps);
             for (u32 i = threadIdx.x; i < head_dim; i += blockDim.x) head[i] = (head[i] * inv) * norm[i];
             __syncthreads();
         }
