@@ -23,6 +23,14 @@ enum CUDALLMFixture {
         if let reason { print("CUDALLMTests skipped: \(reason)") }
         return reason
     }()
+
+    /// Whether the model is the very file the float64 reference was computed from (its sha256 is in the golden).
+    static let isReferenceModel: Bool = {
+        guard skipReason == nil, let golden = try? ReferenceGolden.load("gemma3") else { return false }
+        let matches = FileSHA256.hex(path: modelPath) == golden.model_sha256
+        if !matches { print("CUDALLMTests: \(modelPath) is not the file of the float64 reference (sha256 \(golden.model_sha256)): that test is skipped") }
+        return matches
+    }()
 }
 
 /// The LLM plugin on a GPU against the same plugin on the CPU, on one real model: the logits of the last prompt
@@ -99,11 +107,8 @@ struct CUDALLMTests {
     }
 
     /// Gemma 3 270M only (the reference's prompts and logits belong to that file).
-    @Test func cudaAgreesWithTheFloat64Reference() throws {
-        guard CUDALLMFixture.modelPath.hasSuffix("/" + ModelFiles.gemma3) || getenv("PLEXUS_CUDA_TEST_REFERENCE") != nil else {
-            print("CUDALLMTests: the float64 reference belongs to \(ModelFiles.gemma3), not \(CUDALLMFixture.modelPath): skipped")
-            return
-        }
+    @Test(.enabled(if: CUDALLMFixture.isReferenceModel, "the model is not the file of the float64 reference"))
+    func cudaAgreesWithTheFloat64Reference() throws {
         let cuda = try Self.session(.cuda(0))
         for prompt in try ReferenceGolden.load("gemma3").prompts {
             let logits = try Self.lastLogits(cuda, prompt.ids)

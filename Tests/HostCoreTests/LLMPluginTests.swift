@@ -183,6 +183,8 @@ struct ReferenceGolden: Decodable {
         let last: Last
     }
     let prompts: [Prompt]
+    /// The model file the reference was computed from.
+    let model_sha256: String
 
     static func load(_ model: String) throws -> ReferenceGolden {
         let text = Fixtures.read("Tests/Plugins/llm/golden/reference_\(model).json")

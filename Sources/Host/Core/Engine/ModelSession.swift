@@ -25,8 +25,11 @@ public final class ModelSession {
                             device: DeviceChoice = .cpu) throws -> ModelSession {
         let devices = device.discover(environment: environment, cpuThreads: threads)
         var gpu: CUDADevice?
-        if case .failure(let noGPU)? = device.gpu(in: devices) { throw OpenError(description: noGPU.description) }
-        if case .success(let found)? = device.gpu(in: devices) { gpu = found }
+        switch device.gpu(in: devices) {
+        case .failure(let noGPU)?: throw OpenError(description: noGPU.description)
+        case .success(let found)?: gpu = found
+        case nil: break
+        }
         let loader = PluginLoader(memory: HostMemory(pinningDevice: gpu), cpu: devices.cpu) { _ in }
         let report = loader.loadAll(PluginSearchPath.resolve(commandLine: pluginDirectories, environment: environment))
         let plugin: PluginInstance
