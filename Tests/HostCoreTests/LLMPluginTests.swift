@@ -114,7 +114,11 @@ struct GreedyGolden: Decodable {
                 for case .tokens(let out) in sinks[index].drain() { outputs[index] += out.tokens }
             }
         }
-        try model.step([item(0, prompts[0])], on: stream)          // A: prefill
+        let before = MonotonicClock.seconds()
+        let measured = try model.step([item(0, prompts[0])], on: stream)          // A: prefill
+        let wall = MonotonicClock.seconds() - before
+        // The step is timed with the host's events on the stream: within the wall time around the call.
+        #expect(measured.map { $0 > 0 && $0 <= wall } == true, "step time \(String(describing: measured)) s, wall \(wall) s")
         positions[0] = prompts[0].count
         collect()
         for _ in 0..<3 {                                             // A: three decode steps alone

@@ -7,7 +7,8 @@ struct StepExecutor {
 
     /// What one step did.
     struct Outcome {
-        /// Wall seconds of the step on its stream (the CPU device completes a step before `step` returns).
+        /// Seconds the step took on its stream, measured with events (device time on a GPU; on the CPU, whose work
+        /// completes inside `step`, the host clock around it); the wall time of step and step_finish if unmeasured.
         var seconds = 0.0
         /// When the plugin step began (nil when no step ran).
         var started: Double?
@@ -43,12 +44,13 @@ struct StepExecutor {
         }
         guard !stepItems.isEmpty else { return outcome }
         let started = MonotonicClock.seconds()
+        var measured: Double?
         do throws(PluginError) {
-            try served.model.step(stepItems, on: stream)
+            measured = try served.model.step(stepItems, on: stream)
         } catch {
             outcome.failure = error
         }
-        outcome.seconds = MonotonicClock.seconds() - started
+        outcome.seconds = measured ?? MonotonicClock.seconds() - started
         outcome.started = started
         outcome.events = scheduled.map { ($0.0, $0.1, $0.0.request?.sink.drain() ?? []) }
         return outcome

@@ -15,6 +15,7 @@ public final class LoadedModel: @unchecked Sendable {
     private let scope: (HostScope, OpaquePointer)
     private let kv: KVArena?
     private let modelLock = Mutex<Void>(())
+    private let clock: StepClock
     private var stepNumber: UInt64 = 0
     private var liveRequests: [ObjectIdentifier: ModelRequest] = [:]
     private var isUnloaded = false
@@ -27,6 +28,7 @@ public final class LoadedModel: @unchecked Sendable {
         self.api = api
         self.handle = handle
         self.scope = scope
+        self.clock = StepClock(scope: scope.0)
         self.kv = kv
         self.kvPageCount = kv?.pages ?? 0
     }
@@ -146,12 +148,14 @@ public final class LoadedModel: @unchecked Sendable {
     }
 
     /// Runs one step over `items` on `stream`, then step_finish. A failed step ends the batch's unfinished
-    /// requests with the error (FINAL by the host) and rethrows it.
-    public func step(_ items: [StepItem], on stream: DeviceStream) throws(PluginError) {
-        try modelLock.withLock { _ throws(PluginError) in try stepLocked(items, on: stream) }
+    /// requests with the error (FINAL by the host) and rethrows it. Returns the step's time on the stream, measured
+    /// with events (`StepClock`), or nil when the events could not be recorded.
+    @discardableResult
+    public func step(_ items: [StepItem], on stream: DeviceStream) throws(PluginError) -> Double? {
+        try modelLock.withLock { _ throws(PluginError) -> Double? in try stepLocked(items, on: stream) }
     }
 
-    private func stepLocked(_ items: [StepItem], on stream: DeviceStream) throws(PluginError) {
+    private func stepLocked(_ items: [StepItem], on stream: DeviceStream) throws(PluginError) -> Double? {
         precondition(!isUnloaded, "step on an unloaded model")
         precondition(items.allSatisfy { !$0.request.isDestroyed && $0.request.model === self }, "step item of another model or a destroyed request")
         stepNumber += 1
@@ -169,11 +173,15 @@ public final class LoadedModel: @unchecked Sendable {
         let table = api.table.pointee
         let handle = self.handle
         do throws(PluginError) {
+            let timed = clock.begin(on: stream)
             try BoundaryCall.check("step") { table.step!(handle, &step) }
+            let ended = timed && !stream.isRecording && clock.finish(on: stream)
             try Self.awaitStreamWork(of: stream)
+            let seconds = ended ? clock.seconds() : nil
             if let finish = table.step_finish {
                 try BoundaryCall.check("step_finish") { finish(handle, &step) }
             }
+            return seconds
         } catch {
             _ = stream.discardRecording()
             for item in items { item.request.sink.endByHost(status: error.status, message: error.message) }
