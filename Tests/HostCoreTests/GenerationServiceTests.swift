@@ -17,8 +17,9 @@ import Testing
         var events = 0
     }
 
+    /// A service over the real models; `oneAtATime` loads each after the previous one is ready (a fixed order).
     static func service(_ models: [(String, String)], maxWaiting: Int = 256, options: [(String, String)] = [],
-                        weightBudget: UInt64? = nil, pinned: Set<String> = []) throws -> GenerationService {
+                        weightBudget: UInt64? = nil, pinned: Set<String> = [], oneAtATime: Bool = false) throws -> GenerationService {
         try #require(access(LLMPluginTests.pluginFolder + "/libplexus-llm.so", R_OK) == 0, "build the plugins first: make plugins")
         let service = GenerationService(devices: DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: 2),
                                         pluginDirectories: [LLMPluginTests.pluginFolder], environment: [:], weightBudget: weightBudget)
@@ -28,6 +29,7 @@ import Testing
             spec.alwaysResident = pinned.contains(id)
             spec.maxWaiting = maxWaiting
             service.load(spec)
+            if oneAtATime { service.waitForLoads() }
         }
         service.waitForLoads()
         current = service
@@ -215,7 +217,7 @@ import Testing
         reference.shutdown()
         let bytes = try ModelFiles.size(ModelFiles.smolLM2)
         let service = try Self.service([("a", ModelFiles.smolLM2), ("b", ModelFiles.smolLM2)], options: [("weights", "copy")],
-                                       weightBudget: bytes + bytes / 2)
+                                       weightBudget: bytes + bytes / 2, oneAtATime: true)
         defer { service.shutdown() }
         for id in ["a", "b", "a", "b"] {
             var request = Self.chat("Name a fruit.", max: 10)
@@ -224,12 +226,34 @@ import Testing
             #expect(result.failure == nil && result.text == expected, "\(id): \(result.text) vs \(expected)")
         }
         let (a, b) = (service.metrics.weightMoves(model: "a"), service.metrics.weightMoves(model: "b"))
-        // Both load resident (over the budget: a, first by id among the never-used, is parked at once), then every
-        // request wakes its model and parks the other.
+        // b's load parks a before b allocates its weights, then every request wakes its model and parks the other.
         #expect(a.evictions == 3 && a.restores == 2 && b.evictions == 2 && b.restores == 2, "a \(a), b \(b)")
         #expect(a.bytesRestored >= 2 * (bytes - (8 << 20)) && a.restoreSeconds > 0)
         let text = service.metricsText()
         #expect(text.contains(#"plexus_weights_resident{model="a"} 0"#) && text.contains(#"plexus_weights_resident{model="b"} 1"#))
+    }
+
+    /// Under a budget that holds one model, loading a second makes room first: the idle resident model is parked
+    /// before the new one allocates its weights, so what the engine counts against the budget never exceeds it
+    /// (before 2026-11-27 both were held until the next plan parked one). Loading side by side takes turns.
+    @Test func aLoadMakesRoomBeforeItAllocatesItsWeights() async throws {
+        let bytes = try ModelFiles.size(ModelFiles.smolLM2)
+        let budget = bytes + bytes / 2
+        let service = try Self.service([("a", ModelFiles.smolLM2), ("b", ModelFiles.smolLM2), ("c", ModelFiles.smolLM2)],
+                                       options: [("weights", "copy")], weightBudget: budget)
+        defer { service.shutdown() }
+        #expect(service.models().allSatisfy { $0.status == .ready }, "\(service.models().map { $0.failure ?? "ready" })")
+        let weights = try #require(service.metrics.weightBytes())
+        #expect(weights.peak <= budget && weights.peak >= bytes - (8 << 20), "peak \(weights.peak) of \(budget)")
+        let evictions = ["a", "b", "c"].map { service.metrics.weightMoves(model: $0).evictions }
+        #expect(evictions.reduce(0, +) == 2, "\(evictions)")
+        for id in ["a", "b", "c"] {
+            var request = Self.chat("Name a fruit.", max: 4)
+            request.model = id
+            #expect(await Self.collect(try service.generate(request)).failure == nil)
+        }
+        #expect(service.metrics.weightBytes()!.peak <= budget)
+        #expect(service.metricsText().contains("plexus_weight_bytes_held_peak "))
     }
 
     @Test func aModelOverTheWeightBudgetOrPinnedBeyondItFailsToLoadClearly() async throws {

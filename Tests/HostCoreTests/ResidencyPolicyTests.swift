@@ -71,9 +71,25 @@ struct ResidencyPolicyTests {
         #expect(ResidencyPolicy.plan(models, budget: 100) == ResidencyPlan(evict: ["b"]))
     }
 
+    /// A loading model's reservation waits in arrival order like a wake and makes room the same way; once granted
+    /// it holds its bytes and is never a victim.
+    @Test func aLoadWaitsLikeAWakeAndAGrantedOneIsNoVictim() {
+        let load = WeightReservation(model: "new", bytes: 50, loadTotal: 50, arrival: 5)
+        var models = [View(id: "cold", bytes: 60, lastUsed: 1), View(id: "w", bytes: 30, state: .parked, oldestWaiting: 3), load.view]
+        #expect(ResidencyPolicy.plan(models, budget: 100) == ResidencyPlan(evict: ["cold"], restore: ["w"]))
+        models[0].state = .parked
+        models[1].state = .restoring
+        #expect(ResidencyPolicy.plan(models, budget: 100) == ResidencyPlan(restore: [load.planID]))
+        load.state = .granted
+        models = [View(id: "a", bytes: 40, lastUsed: 1), View(id: "w", bytes: 30, state: .parked, oldestWaiting: 9), load.view]
+        #expect(ResidencyPolicy.plan(models, budget: 100) == ResidencyPlan(evict: ["a"]))
+    }
+
     /// A random world: requests arrive at random models, resident models start them, busy ones finish, moves
-    /// complete at random. After every plan: weights in memory within the budget, pinned and busy models never
-    /// evicted, pinned ones never drained; once arrivals stop, every waiting request is served (no livelock).
+    /// complete at random, and four models load along the way (a reservation that waits, is granted, and is then
+    /// replaced by the loaded model). After every plan: weights in memory (reservations included) within the
+    /// budget, pinned and busy models never evicted, pinned ones never drained; once arrivals stop, every waiting
+    /// request and load is served (no livelock).
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func invariantsHoldInARandomWorld(seed: UInt64) {
         var random = SeededRandom(seed: seed)
@@ -86,8 +102,22 @@ struct ResidencyPolicyTests {
         var waiting = Array(repeating: [UInt64](), count: models.count)
         var arrival: UInt64 = 0
         var tick = 0
-        while tick < 2000 || (tick < 50_000 && waiting.contains { !$0.isEmpty }) {
+        var loads: [(WeightReservation, index: Int)] = []
+        while tick < 2000 || (tick < 50_000 && (waiting.contains { !$0.isEmpty } || !loads.isEmpty)) {
             tick += 1
+            if tick < 2000, tick % 500 == 100 {
+                arrival += 1
+                let bytes = UInt64.random(in: 5...60, using: &random)
+                let load = WeightReservation(model: "load\(tick)", bytes: bytes, loadTotal: bytes, arrival: arrival)
+                loads.append((load, models.count))
+                models.append(load.view)
+                waiting.append([])
+            }
+            for (load, index) in loads where load.state == .granted && Int.random(in: 0..<4, using: &random) == 0 {
+                // The engine takes the loaded model in place of its reservation.
+                models[index] = View(id: load.model, bytes: load.bytes, lastUsed: UInt64(tick))
+                loads.removeAll { $0.0 === load }
+            }
             if tick < 2000, Int.random(in: 0..<3, using: &random) == 0 {
                 let index = Int.random(in: 0..<models.count, using: &random)
                 arrival += 1
@@ -103,6 +133,10 @@ struct ResidencyPolicyTests {
                 models[index].draining = plan.draining.contains(model.id)
                 if plan.evict.contains(model.id) { models[index].state = .evicting }
                 if plan.restore.contains(model.id) { models[index].state = .restoring }
+            }
+            for (load, index) in loads where plan.restore.contains(load.planID) {
+                load.state = .granted
+                models[index] = load.view
             }
             let held = models.filter(\.holdsMemory).reduce(UInt64(0)) { $0 + $1.bytes }
             #expect(held <= budget, "tick \(tick): \(held) bytes held")
@@ -124,6 +158,7 @@ struct ResidencyPolicyTests {
             }
         }
         let left = waiting.map { $0.count }
-        #expect(left.allSatisfy { $0 == 0 }, "left waiting: \(left) in \(models)")
+        #expect(left.allSatisfy { $0 == 0 } && loads.isEmpty, "left waiting: \(left), loads \(loads.count) in \(models)")
+        #expect(models.count == 10)
     }
 }

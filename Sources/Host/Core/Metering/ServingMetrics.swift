@@ -27,6 +27,9 @@ public final class ServingMetrics: Sendable {
 
     private let models = Mutex<[String: Model]>([:])
     private let order = Mutex<[String]>([])
+    /// Weight bytes the engine counts against the budget (resident, moving, or reserved for a load), the most it
+    /// ever counted, and the budget; nil without a budget.
+    private let weights = Mutex<(held: UInt64, peak: UInt64, budget: UInt64)?>(nil)
 
     public init() {}
 
@@ -36,6 +39,14 @@ public final class ServingMetrics: Sendable {
             change(&all[model, default: Model()])
         }
     }
+
+    /// What the residency policy counted against the weight budget at its latest plan.
+    func recordWeights(held: UInt64, budget: UInt64) {
+        weights.withLock { $0 = (held, max(held, $0?.peak ?? 0), budget) }
+    }
+
+    /// Weight bytes held against the budget now and at most so far (nil without a weight budget).
+    public func weightBytes() -> (held: UInt64, peak: UInt64, budget: UInt64)? { weights.withLock { $0 } }
 
     /// Weight moves of `model` so far: evictions, restores, bytes restored and the seconds they took.
     public func weightMoves(model: String) -> (evictions: Int, restores: Int, bytesRestored: UInt64, restoreSeconds: Double) {
@@ -94,6 +105,17 @@ public final class ServingMetrics: Sendable {
         for (name, help, histogram) in histograms {
             out.describe(name, type: "histogram", help: help)
             for id in ids { out.histogram(name, labels: [("model", id)], histogram(snapshot[id]!)) }
+        }
+        if let weights = weights.withLock({ $0 }) {
+            let gauges: [(String, String, UInt64)] = [
+                ("plexus_weight_budget_bytes", "The weight-memory budget (serve --weights-mib).", weights.budget),
+                ("plexus_weight_bytes_held", "Weight bytes counted against the budget: resident, moving, or reserved for a load.", weights.held),
+                ("plexus_weight_bytes_held_peak", "The most weight bytes ever counted against the budget.", weights.peak),
+            ]
+            for (name, help, value) in gauges {
+                out.describe(name, type: "gauge", help: help)
+                out.sample(name, labels: [], value: Double(value))
+            }
         }
         return String(out.text.dropLast())
     }

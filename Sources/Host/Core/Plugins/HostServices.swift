@@ -62,8 +62,8 @@ public final class HostServices: Sendable {
     // MARK: - Scopes, streams, sinks (used by the bridge)
 
     /// Opens a scope (whose device memory comes from `device`, or the host for nil) and returns it with its handle.
-    func openScope(name: String, device: CUDADevice? = nil) -> (HostScope, OpaquePointer) {
-        let scope = HostScope(name: name, device: device)
+    func openScope(name: String, device: CUDADevice? = nil, admitWeights: WeightGate? = nil) -> (HostScope, OpaquePointer) {
+        let scope = HostScope(name: name, device: device, admitWeights: admitWeights)
         return (scope, scopes.insert(scope))
     }
 

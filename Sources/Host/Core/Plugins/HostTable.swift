@@ -71,6 +71,7 @@ enum HostTable {
                 guard d.residency <= UInt32(PX_RESIDENCY_STAGING) else {
                     throw ServiceFailure(PX_ERR_INVALID_ARGUMENT, "mem_alloc '\(label)': unknown residency \(d.residency)")
                 }
+                if d.residency == UInt32(PX_RESIDENCY_WEIGHTS), let admit = scope.admitWeights { try admit(d.bytes, label) }
                 let buffer = try services.memory.allocate(scope: scope, label: label, memory: d.memory, residency: d.residency,
                                                           bytes: d.bytes, alignment: d.alignment)
                 scope.retain(buffer, as: buffer.summary)

@@ -41,12 +41,14 @@ public final class LoadedModel: @unchecked Sendable {
     }
 
     /// Loads a model whose KV arena is sized from its own description (`kvPagesFor` sees the checked model info).
-    public static func load(plugin: PluginInstance, id: String, paths: [String], options: [(String, String)],
-                            stream: DeviceStream, kvPagesFor: (ModelInfo) -> UInt32) throws(PluginError) -> LoadedModel {
+    /// `admitWeights`, when given, is asked before each of the model's weight allocations (the weight budget).
+    static func load(plugin: PluginInstance, id: String, paths: [String], options: [(String, String)],
+                     stream: DeviceStream, admitWeights: WeightGate? = nil,
+                     kvPagesFor: (ModelInfo) -> UInt32) throws(PluginError) -> LoadedModel {
         let api = try plugin.modelAPI()
         let services = plugin.services
         let device = (stream as? CUDAStream)?.device
-        let scope = services.openScope(name: "model \(id)", device: device)
+        let scope = services.openScope(name: "model \(id)", device: device, admitWeights: admitWeights)
         let handle: OpaquePointer
         do {
             handle = try create(plugin: plugin, api: api, id: id, paths: paths, options: options, scope: scope.1, stream: stream)
@@ -249,7 +251,7 @@ public final class LoadedModel: @unchecked Sendable {
             let remaining = Array(liveRequests.values)
             remaining.forEach { $0.sink.cancel() }
             let polls = remaining.filter { $0.sink.finalOutput == nil }.map { StepItem(request: $0) }
-            if !polls.isEmpty { try? stepLocked(polls, on: stream) }
+            if !polls.isEmpty { _ = try? stepLocked(polls, on: stream) }
             remaining.forEach { destroyLocked($0) }
             isUnloaded = true
             api.table.pointee.model_destroy!(handle)

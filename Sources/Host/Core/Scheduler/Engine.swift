@@ -21,7 +21,10 @@ final class Engine: @unchecked Sendable {
     private let lock = ConditionLock()
     // lock:
     private var inbox: [(ServingModel, ScheduledSequence)] = []
-    private var arrivingModels: [ServingModel] = []
+    /// Loaded models, each with the weight reservations it takes the place of.
+    private var arrivingModels: [(ServingModel, [WeightReservation])] = []
+    /// Loads waiting for room in the weight budget, or holding it (granted).
+    private var reservations: [WeightReservation] = []
     private var waiting: [String: Int] = [:]
     private var wakeups: UInt64 = 0
     private var stopping = false
@@ -51,9 +54,30 @@ final class Engine: @unchecked Sendable {
         thread?.join()
     }
 
-    /// Makes a loaded model schedulable.
-    func add(_ model: ServingModel) {
-        lock.broadcast { arrivingModels.append(model) }
+    /// Makes a loaded model schedulable. The weight reservations its load was granted end when the engine takes the
+    /// model in (in the same step, so its weights are never counted twice or not at all).
+    func add(_ model: ServingModel, releasing granted: [WeightReservation] = []) {
+        lock.broadcast { arrivingModels.append((model, granted)) }
+    }
+
+    /// Blocks until the residency policy has made room for the reservation's bytes (granted) or found that it never
+    /// can (refused, with the reason). Without a weight budget every reservation is granted at once.
+    func reserve(_ reservation: WeightReservation) -> WeightReservation.State {
+        guard residency != nil else { return .granted }
+        lock.broadcast {
+            if stopping { reservation.state = .refused("the host is shutting down") } else { reservations.append(reservation) }
+            wakeups += 1
+        }
+        lock.wait(until: { reservation.state != .waiting })
+        return lock.locked { reservation.state }
+    }
+
+    /// Gives reservations back (a load that failed).
+    func release(_ given: [WeightReservation]) {
+        lock.broadcast {
+            reservations.removeAll { held in given.contains { $0 === held } }
+            wakeups += 1
+        }
     }
 
     /// Takes `model` out of service once its sequences have finished, then unloads it (on the engine thread).
@@ -107,7 +131,10 @@ final class Engine: @unchecked Sendable {
             let (stop, arrivals, models) = waitForWork(after: &seen, busy: busy)
             self.models += models
             for (model, sequence) in arrivals { enqueue(sequence, on: model) }
-            if stop { self.models.forEach { $0.sequences.forEach { $0.cancel() } } }
+            if stop {
+                self.models.forEach { $0.sequences.forEach { $0.cancel() } }
+                refuseWaitingReservations()
+            }
             completeMoves()
             if !stop { planResidency() }
             busy = step()
@@ -134,22 +161,50 @@ final class Engine: @unchecked Sendable {
     }
 
     /// Blocks until there is something new (unless the last step ran, then it only collects arrivals).
+    /// A model that arrives takes the place of its load's reservations here, under the lock that `planResidency`
+    /// reads them with: no plan sees both, or neither.
     private func waitForWork(after seen: inout UInt64, busy: Bool) -> (Bool, [(ServingModel, ScheduledSequence)], [ServingModel]) {
         let last = seen
         if !busy { lock.wait { stopping || wakeups != last || !arrivingModels.isEmpty } }
         return lock.locked {
             seen = wakeups
+            let released = arrivingModels.flatMap(\.1)
+            reservations.removeAll { held in released.contains { $0 === held } }
             defer { inbox.removeAll(); arrivingModels.removeAll() }
-            return (stopping, inbox, arrivingModels)
+            return (stopping, inbox, arrivingModels.map(\.0))
+        }
+    }
+
+    private func refuseWaitingReservations() {
+        lock.broadcast {
+            for reservation in reservations where reservation.state == .waiting {
+                reservation.state = .refused("the host is shutting down")
+            }
         }
     }
 
     // MARK: residency
 
-    /// Starts the weight moves the residency policy plans; marks the models it drains.
+    /// Starts the weight moves the residency policy plans; marks the models it drains; grants the loads it makes
+    /// room for, and refuses those that can never fit beside the pinned models.
     private func planResidency() {
         guard let residency else { return }
-        let plan = ResidencyPolicy.plan(models.map { $0.residencyView() }, budget: residency.budget)
+        let pending = lock.locked { reservations }
+        let pinned = models.filter(\.pinned).reduce(UInt64(0)) { $0 + $1.movableWeightBytes }
+        let refused = pending.filter { $0.state == .waiting && $0.loadTotal + pinned > residency.budget }
+        let live = pending.filter { r in r.state == .granted || (r.state == .waiting && !refused.contains { $0 === r }) }
+        let views = models.map { $0.residencyView() } + live.map(\.view)
+        let plan = ResidencyPolicy.plan(views, budget: residency.budget)
+        metrics.recordWeights(held: views.filter(\.holdsMemory).reduce(UInt64(0)) { $0 + $1.bytes }, budget: residency.budget)
+        let granted = pending.filter { $0.state == .waiting && plan.restore.contains($0.planID) }
+        if !granted.isEmpty || !refused.isEmpty {
+            lock.broadcast {
+                granted.forEach { $0.state = .granted }
+                for reservation in refused {
+                    reservation.state = .refused("model '\(reservation.model)' needs \(FixedPoint.mebibytes(reservation.loadTotal)) of weights, and the always-resident models hold \(FixedPoint.mebibytes(pinned)) of the \(FixedPoint.mebibytes(residency.budget)) weight budget")
+                }
+            }
+        }
         for model in models {
             model.draining = plan.draining.contains(model.id)
             if plan.evict.contains(model.id) { startMove(model, to: .parked, over: residency.lanes) }

@@ -25,6 +25,8 @@ public final class GenerationService: ModelService {
     private let entries = Mutex<[Entry]>([])
     private let loaders = Mutex<[HostThread]>([])
     private let nextID = Atomic<UInt64>(1)
+    /// Loads that allocate weights under the budget take turns (see `WeightAdmission`).
+    private let loadTurn = LoadTurn()
     private let nextSerial = Atomic<Int>(1)
 
     /// A service over the plugins found on `pluginDirectories` (and PLEXUS_PLUGIN_PATH), on the CPU device.
@@ -74,9 +76,20 @@ public final class GenerationService: ModelService {
         let thread = HostThread { [self] in
             var listing = ServedModel(id: spec.id, status: .failed, failure: "removed by a reload while it loaded", capabilities: [],
                                       created: Int(time(nil)), contextLength: 0)
+            // Under a budget the load asks for room before each weight allocation (Specs/scheduler.md, "Making room
+            // before a load"); its grants end when the engine takes the model in.
+            let admission = weightBudget.map { budget in
+                WeightAdmission(model: spec.id, budget: budget, engine: engine, turn: loadTurn) { [unowned self] in nextSequenceID() }
+            }
             do {
-                let served = try open(spec)
-                engine.add(served)
+                let served: ServingModel
+                do {
+                    served = try open(spec, admission: admission)
+                } catch {
+                    admission?.end(adding: nil)
+                    throw error
+                }
+                if let admission { admission.end(adding: served) } else { engine.add(served) }
                 let kept = update(serial) { $0.served = served; $0.status = .ready }
                 if let kept { listing = kept } else { retire(served) }
             } catch {
@@ -136,10 +149,15 @@ public final class GenerationService: ModelService {
         threads.forEach { $0.join() }
     }
 
-    private func open(_ spec: ServedModelSpec) throws -> ServingModel {
+    private func open(_ spec: ServedModelSpec, admission: WeightAdmission?) throws -> ServingModel {
         guard let path = spec.paths.first else { throw ServiceError(.invalidRequest, "model '\(spec.id)' names no weight file") }
         let plugin = try plugins.claim(path)
+        var gate: WeightGate?
+        if let admission {
+            gate = { (bytes: UInt64, label: String) throws(ServiceFailure) -> Void in try admission.admit(bytes: bytes, label: label) }
+        }
         let model = try LoadedModel.load(plugin: plugin, id: spec.id, paths: spec.paths, options: spec.options, stream: stream,
+                                         admitWeights: gate,
                                          kvPagesFor: { Self.kvPages(for: $0, bytes: spec.kvBytes) })
         guard model.info.takesTokens else {
             model.unload(on: stream)
@@ -210,11 +228,14 @@ public final class GenerationService: ModelService {
                            capabilities: capabilities, created: entry.created, contextLength: context)
     }
 
+    /// The next number on the one clock that orders sequences and weight reservations (arrival order).
+    private func nextSequenceID() -> UInt64 { nextID.wrappingAdd(1, ordering: .relaxed).oldValue }
+
     public func generate(_ request: GenerationRequest) throws(ServiceError) -> GenerationHandle {
         let served = try resolve(request.model)
         let prompt = try GenerationPrompt.tokens(for: request, on: served)
         let input = try GenerationPrompt.input(for: request, prompt: prompt, on: served)
-        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let id = nextSequenceID()
         let (events, continuation) = AsyncStream.makeStream(of: GenerationEvent.self)
         let output = TextOutput(frontend: served.frontend, stop: request.stop, logprobs: request.logprobs || request.topLogprobs > 0)
         let sequence = ScheduledSequence(id: id, arrival: id, request: request, prompt: prompt, input: input,
