@@ -63,7 +63,7 @@ import Testing
 
     @Test func keysGateV1ButNotHealthOrMetrics() async throws {
         var configuration = APIConfiguration.forTests
-        configuration.apiKeys = APIKeys(["all": .allModels, "limited": .models(["other"])])
+        configuration.apiKeys = APIKeys(["all": .allModels, "limited": .models(["other"])], weights: ["limited": 0.5])
         let service = ScriptedModelService(models: [.chatModel(), .chatModel(id: "other")]) { _ in .events(helloEvents()) }
         try await withServer(service, configuration: configuration) { server in
             _ = try expectError(try await fetch(server, "GET", "/v1/models"), status: 401, code: "invalid_api_key")
@@ -83,7 +83,7 @@ import Testing
             let allowed = try await fetch(server, "POST", "/v1/chat/completions", headers: [("Authorization", "Bearer limited")],
                                           body: #"{"model":"other","messages":[{"role":"user","content":"x"}]}"#)
             #expect(allowed.status == 200)
-            #expect(service.generations.last?.request.apiKey == "limited")
+            #expect(service.generations.last?.request.apiKey == "limited" && service.generations.last?.request.keyWeight == 0.5)
         }
     }
 }

@@ -18,7 +18,7 @@ struct CatalogTests {
         let catalog = try parse("""
             {"models": [{"id": "chat", "aliases": ["gpt-4o"], "weights": "\(Self.weights)", "options": {"context_length": 4096, "x": true},
                          "priority": "batch", "max_batch": 8, "kv_mib": 64, "weight": 2, "residency": "always_resident"}],
-             "api_keys": [{"key": "sk-1", "models": ["chat"]}, {"key_env": "K", "models": "*"}],
+             "api_keys": [{"key": "sk-1", "models": ["chat"], "weight": 4}, {"key_env": "K", "models": "*"}],
              "server": {"port": 9000, "cors_origins": ["https://a.example"], "weights_mib": 512}}
             """, environment: ["K": "sk-2"])
         let spec = catalog.spec(catalog.models[0])
@@ -27,6 +27,7 @@ struct CatalogTests {
         #expect(spec.kvBytes == 64 << 20 && spec.weight == 2)
         #expect(catalog.models[0].priority == .batch && catalog.models[0].residency == .resident)
         #expect(catalog.keys.map(\.key) == ["sk-1", "sk-2"] && catalog.keys[0].models == ["chat"] && catalog.keys[1].models == nil)
+        #expect(catalog.keys.map(\.weight) == [4, 1])
         #expect(catalog.port == 9000 && catalog.corsOrigins == ["https://a.example"] && catalog.weightsMiB == 512)
         #expect(spec.alwaysResident)
     }
@@ -45,6 +46,7 @@ struct CatalogTests {
         ("{\"models\": [{\"id\": \"a\", \"weights\": \"W\", \"options\": {\"k\": [1]}}]}", "cat.json: models[0].options.k: expected a string, number or boolean"),
         ("{\"models\": [{\"id\": \"a\", \"weights\": \"W\"}], \"api_keys\": [{\"key\": \"k\", \"models\": [\"b\"]}]}", "cat.json: api_keys[0].models: no model is named 'b'"),
         ("{\"models\": [{\"id\": \"a\", \"weights\": \"W\"}], \"api_keys\": [{\"key_env\": \"NOPE\"}]}", "cat.json: api_keys[0].key_env: the environment variable NOPE is not set"),
+        ("{\"models\": [{\"id\": \"a\", \"weights\": \"W\"}], \"api_keys\": [{\"key\": \"k\", \"weight\": 0}]}", "cat.json: api_keys[0].weight: expected a number in (0, 1000]"),
         ("{\"models\": [{\"id\": \"a\", \"weights\": \"W\", \"device\": \"tpu\"}]}", "cat.json: models[0].device: expected auto, cpu, cuda or cuda:N"),
         ("{\"models\": [], \"server\": {\"weights_mib\": 0}}", "cat.json: server.weights_mib: expected an integer in 1...1073741824"),
     ] as [(String, String?)])

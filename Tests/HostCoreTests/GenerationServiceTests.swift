@@ -256,6 +256,40 @@ import Testing
         #expect(service.metricsText().contains("plexus_weight_bytes_held_peak "))
     }
 
+    /// Fair share per key, weighted: with one sequence running at a time, two keys that keep requests waiting are
+    /// admitted about in proportion to their weights. With weights 3 and 1 the heavier key gets about 9 of the first
+    /// 12 finishes (with equal weights, 6).
+    @Test func keysShareTheDeviceByTheirWeights() async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2)], options: [("max_batch_items", "1")])
+        defer { service.shutdown() }
+        var handles: [(String, GenerationHandle)] = []
+        for _ in 0..<10 {
+            for (key, weight) in [("gold", 3.0), ("free", 1.0)] {
+                var request = Self.chat("Count to ten.", max: 6)
+                request.ignoreEOS = true
+                request.apiKey = key
+                request.keyWeight = weight
+                handles.append((key, try service.generate(request)))
+            }
+        }
+        let finished = await withTaskGroup(of: (String, Double)?.self) { group in
+            for (key, handle) in handles {
+                group.addTask {
+                    let result = await Self.collect(handle)
+                    return result.failure == nil ? (key, MonotonicClock.seconds()) : nil
+                }
+            }
+            var finished: [(String, Double)] = []
+            for await outcome in group { if let outcome { finished.append(outcome) } }
+            return finished
+        }
+        let order = finished.sorted { $0.1 < $1.1 }.map(\.0)
+        #expect(order.count == 20)
+        let gold = order.prefix(12).filter { $0 == "gold" }.count
+        #expect(gold >= 8, "finish order: \(order)")
+        #expect(service.metrics.deviceSeconds(model: "smol", key: "gold") > 0 && service.metrics.deviceSeconds(model: "smol", key: "free") > 0)
+    }
+
     @Test func aModelOverTheWeightBudgetOrPinnedBeyondItFailsToLoadClearly() async throws {
         let bytes = try ModelFiles.size(ModelFiles.smolLM2)
         let small = try Self.service([("a", ModelFiles.smolLM2)], options: [("weights", "copy")], weightBudget: bytes / 2)

@@ -88,7 +88,8 @@ struct ServeFlags: Sendable {
         var scopes: [String: APIKeys.Scope] = Dictionary(plainKeys.map { ($0, .allModels) }, uniquingKeysWith: { a, _ in a })
         for key in catalog.keys { scopes[key.key] = key.models.map { APIKeys.Scope.models($0) } ?? .allModels }
         let admins = Set(catalog.keys.filter(\.admin).map(\.key))
-        return ServePlan(specs: specs, keys: APIKeys(scopes, admins: admins), origins: origins + catalog.corsOrigins)
+        let weights = Dictionary(catalog.keys.map { ($0.key, $0.weight) }, uniquingKeysWith: { _, last in last })
+        return ServePlan(specs: specs, keys: APIKeys(scopes, admins: admins, weights: weights), origins: origins + catalog.corsOrigins)
     }
 }
 

@@ -15,11 +15,15 @@ public struct APIKeys: Sendable {
     private var scopes: [String: Scope]
     /// Keys that may also call /admin routes (catalog reload).
     private var admins: Set<String>
+    /// Each key's share of the device against the other keys (absent: 1).
+    private var weights: [String: Double]
 
-    /// Keys with their scopes; empty means no key is needed. `admins` (each also needs a scope) may reload.
-    public init(_ scopes: [String: Scope] = [:], admins: Set<String> = []) {
+    /// Keys with their scopes; empty means no key is needed. `admins` (each also needs a scope) may reload;
+    /// `weights` are the keys' fair-share weights (Specs/scheduler.md).
+    public init(_ scopes: [String: Scope] = [:], admins: Set<String> = [], weights: [String: Double] = [:]) {
         self.scopes = scopes
         self.admins = admins
+        self.weights = weights
     }
 
     /// The caller of an /admin route: it must name an admin key; with no admin key configured, admin routes are
@@ -54,7 +58,7 @@ public struct APIKeys: Sendable {
         guard let scope = scopes[key] else {
             throw APIError(.unauthorized, "Incorrect API key provided.", code: "invalid_api_key")
         }
-        return Caller(key: key, scope: scope)
+        return Caller(key: key, scope: scope, weight: weights[key] ?? 1)
     }
 }
 
@@ -62,6 +66,8 @@ public struct APIKeys: Sendable {
 struct Caller: Sendable {
     var key: String?
     var scope: APIKeys.Scope
+    /// The key's fair-share weight.
+    var weight = 1.0
 
     /// Whether this caller may use the model with this id or one of these aliases.
     func mayUse(id: String, aliases: [String]) -> Bool {

@@ -39,6 +39,7 @@ struct RequestContext: Sendable {
             var choice = request
             choice.seed = SamplingFields.seed(request.seed, choice: index)
             choice.apiKey = caller.key
+            choice.keyWeight = caller.weight
             choice.deadline = request.deadline ?? deadline
             do {
                 let handle = try service.generate(choice)

@@ -32,6 +32,8 @@ public struct Catalog: Sendable {
         public var models: Set<String>?
         /// May call /admin routes (POST /admin/reload).
         public var admin = false
+        /// The key's share of the device against other keys (fair share per key; 1 by default).
+        public var weight = 1.0
     }
 
     public var models: [Model] = []

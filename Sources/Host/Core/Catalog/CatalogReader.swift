@@ -129,7 +129,7 @@ struct CatalogReader {
         var keys: [Catalog.Key] = []
         for (index, item) in items.enumerated() {
             let path = "api_keys[\(index)]"
-            let fields = try object(item, path, allowed: ["key", "key_env", "models", "admin"])
+            let fields = try object(item, path, allowed: ["key", "key_env", "models", "admin", "weight"])
             let key: String
             if let literal = try string(fields["key"], "\(path).key") {
                 key = literal
@@ -149,6 +149,10 @@ struct CatalogReader {
             if let admin = fields["admin"] {
                 guard case .bool(let flag) = admin else { throw fail("\(path).admin", "expected true or false, got \(admin.kind)") }
                 entry.admin = flag
+            }
+            if let weight = fields["weight"] {
+                guard case .number(let share) = weight, share > 0, share <= 1000 else { throw fail("\(path).weight", "expected a number in (0, 1000]") }
+                entry.weight = share
             }
             keys.append(entry)
         }

@@ -438,12 +438,14 @@ final class Engine: @unchecked Sendable {
         model.measure(stepSeconds: outcome.seconds, tokens: plan.tokenCount)
         let fed = max(plan.tokenCount, 1)
         var byKey: [String: Double] = [:]
+        var virtualByKey: [String: Double] = [:]
         for (sequence, item, _) in outcome.events {
             let share = outcome.seconds * Double(plan.tokenCount == 0 ? 1 : item.count) / Double(plan.tokenCount == 0 ? outcome.events.count : fed)
             sequence.deviceSeconds += share
             byKey[sequence.apiKey ?? "", default: 0] += share
+            virtualByKey[sequence.apiKey ?? "", default: 0] += share / sequence.keyWeight
         }
-        for (key, seconds) in byKey { keyTimes.charge(key, seconds: seconds) }
+        for (key, seconds) in virtualByKey { keyTimes.charge(key, seconds: seconds) }
         let waitingCount = model.waitingCount
         let running = model.sequences.count - waitingCount
         let used = model.pool.used

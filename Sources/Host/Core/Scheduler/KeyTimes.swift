@@ -1,5 +1,5 @@
-/// Fair share per API key: each key's virtual time is the device seconds its requests used while it was active
-/// (requests without a key share the key ""). A key that becomes active joins at the least virtual time of the
+/// Fair share per API key: each key's virtual time is the device seconds its requests used while it was active,
+/// divided by the key's weight (the engine divides before charging; requests without a key share the key ""). A key that becomes active joins at the least virtual time of the
 /// active keys, or the floor they last reached, so idle time earns no credit (`Scheduler.joiningTime`, as for
 /// models). Owned by the engine thread.
 struct KeyTimes {

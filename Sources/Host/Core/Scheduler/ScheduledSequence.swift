@@ -10,6 +10,8 @@ final class ScheduledSequence: @unchecked Sendable {
     let input: LLMRequestInput
     let promptCount: Int
     let apiKey: String?
+    /// The key's fair-share weight (from the key's configuration when the request came).
+    let keyWeight: Double
     /// Monotonic seconds by which the sequence must start (the request's deadline).
     let deadline: Double?
     /// The prompt followed by every token generated so far.
@@ -38,6 +40,7 @@ final class ScheduledSequence: @unchecked Sendable {
         self.arrival = arrival
         self.priority = request.priority
         self.apiKey = request.apiKey
+        self.keyWeight = request.keyWeight.isFinite && request.keyWeight > 0 ? request.keyWeight : 1
         self.deadline = request.deadline
         self.input = input
         self.promptCount = prompt.count

@@ -54,6 +54,8 @@ public struct GenerationRequest: Sendable {
     public var priority: Priority = .interactive
     /// The API key that asked (for fair share and metering), if any.
     public var apiKey: String?
+    /// The key's share of the device against other keys: its device seconds count 1 / keyWeight against it.
+    public var keyWeight = 1.0
     /// Seconds (monotonic clock, `MonotonicClock.seconds()`) by which the generation must have started: a request
     /// still waiting then ends with `deadlineExceeded` and costs no device time. Within its key and class, an
     /// earlier deadline is admitted first.
