@@ -144,7 +144,7 @@ struct CUDADeviceTests {
         var view = px_buffer_view()
         view.header = px_header(size: UInt32(MemoryLayout<px_buffer_view>.size), version: 1)
         #expect(host.mem_address!(h, buffer, &view) == 0)
-        var zeros = [Float](repeating: 0, count: Int(n))
+        let zeros = [Float](repeating: 0, count: Int(n))
         #expect(zeros.withUnsafeBytes { host.mem_write!(h, s, buffer, 0, $0.baseAddress, desc.bytes) } == 0)
 
         var address = view.device, value: Float = 2, count = n

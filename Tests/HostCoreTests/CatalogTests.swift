@@ -17,14 +17,14 @@ struct CatalogTests {
     @Test func aGoodCatalogBecomesSpecs() throws {
         let catalog = try parse("""
             {"models": [{"id": "chat", "aliases": ["gpt-4o"], "weights": "\(Self.weights)", "options": {"context_length": 4096, "x": true},
-                         "priority": "batch", "max_batch": 8, "kv_mib": 64, "weight": 2, "residency": "always_resident"}],
+                         "priority": "batch", "max_batch": 8, "kv_mib": 64, "weight": 2, "residency": "always_resident", "slice_ms": 10}],
              "api_keys": [{"key": "sk-1", "models": ["chat"], "weight": 4}, {"key_env": "K", "models": "*"}],
              "server": {"port": 9000, "cors_origins": ["https://a.example"], "weights_mib": 512}}
             """, environment: ["K": "sk-2"])
         let spec = catalog.spec(catalog.models[0])
         #expect(spec.id == "chat" && spec.aliases == ["gpt-4o"] && spec.paths == [Self.weights])
         #expect(spec.options.map { "\($0.0)=\($0.1)" } == ["context_length=4096", "x=true", "max_batch_items=8"])
-        #expect(spec.kvBytes == 64 << 20 && spec.weight == 2)
+        #expect(spec.kvBytes == 64 << 20 && spec.weight == 2 && spec.sliceSeconds == 0.010)
         #expect(catalog.models[0].priority == .batch && catalog.models[0].residency == .resident)
         #expect(catalog.keys.map(\.key) == ["sk-1", "sk-2"] && catalog.keys[0].models == ["chat"] && catalog.keys[1].models == nil)
         #expect(catalog.keys.map(\.weight) == [4, 1])

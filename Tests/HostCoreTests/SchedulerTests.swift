@@ -6,7 +6,7 @@ import Testing
 struct SchedulerTests {
     static func model(_ sequences: [SequenceView], free: Int = 100, tokens: Int = 64, items: Int = 8, chunk: Int = 16,
                       virtualTime: Double = 0, id: String = "m") -> ModelView {
-        ModelView(id: id, virtualTime: virtualTime, maxBatchTokens: tokens, maxBatchItems: items, interactiveChunk: chunk,
+        ModelView(id: id, virtualTime: virtualTime, maxBatchTokens: tokens, maxBatchItems: items, slice: .fixed(chunk),
                   pageTokens: 16, freePages: free, sequences: sequences)
     }
 
@@ -44,6 +44,44 @@ struct SchedulerTests {
     @Test func aBatchPrefillTakesAtMostFourSlices() {
         let view = Self.model([SequenceView(id: 1, priority: .batch, arrival: 1, known: 500)], tokens: 512, chunk: 16)
         #expect(Scheduler.plan(view).items[0].count == 64)
+    }
+
+    /// A slice fits its time at the chunk's position: with attention's cost growing along the context, a chunk deep
+    /// in a long prompt is shorter than one at its start, and each costs the slice's time.
+    @Test func aSliceFitsItsTimeAtTheChunksPosition() {
+        let cost = PrefillCost(perToken: 100e-6, perPosition: 50e-9)   // 100 us a token, +50 us per 1000 positions
+        let slice = PrefillSlice(seconds: 0.010, cost: cost)
+        let early = slice.tokens(from: 0), late = slice.tokens(from: 1600)
+        #expect(early > late && late >= 16)
+        for (start, count) in [(0, early), (1600, late)] {
+            #expect(cost.seconds(from: start, count: count) <= 0.010 && cost.seconds(from: start, count: count + 1) > 0.010)
+        }
+        #expect(slice.tokens(from: 0, slices: 4) > 3 * early)
+        #expect(PrefillSlice(seconds: 0.010, cost: nil).tokens(from: 500) == 16)   // unmeasured: the smallest measured step
+        #expect(PrefillSlice(seconds: 10, cost: cost).tokens(from: 0) == 512)
+        let view = Self.model([SequenceView(id: 1, arrival: 1, known: 2000, computed: 1600, pages: 100, hasRequest: true),
+                               Self.decoding(2, at: 20)], free: 200, tokens: 512)
+        var sliced = view
+        sliced.slice = slice
+        #expect(Scheduler.plan(sliced).items.last?.count == late)
+    }
+
+    /// The cost is learned from steps as a line in the position: steps along a long prompt give back the line they
+    /// were timed with; steps all at one position give a flat average; short (decode) steps teach nothing.
+    @Test func thePrefillCostIsLearnedAlongThePrompt() {
+        let truth = PrefillCost(perToken: 80e-6, perPosition: 40e-9)
+        var fit = PrefillCostFit()
+        #expect(fit.estimate == nil)
+        fit.add(seconds: 0.001, tokens: 1, meanPosition: 30)
+        #expect(fit.estimate == nil)
+        for start in stride(from: 0, to: 1800, by: 100) {
+            fit.add(seconds: truth.seconds(from: start, count: 100), tokens: 100, meanPosition: Double(start) + 50)
+        }
+        let learned = try! #require(fit.estimate)
+        #expect(abs(learned.perToken - truth.perToken) < 1e-9 && abs(learned.perPosition - truth.perPosition) < 1e-12, "\(learned)")
+        var flat = PrefillCostFit()
+        for seconds in [0.010, 0.012] { flat.add(seconds: seconds, tokens: 100, meanPosition: 500) }
+        #expect(flat.estimate.map { $0.perPosition == 0 && abs($0.perToken - 0.0001111) < 1e-6 } == true, "\(String(describing: flat.estimate))")
     }
 
     @Test func aDecodeCrossingAPageBoundaryTakesOnePage() {

@@ -8,7 +8,7 @@ enum BenchCommand {
                             [--device cpu|cuda|cuda:N] [--option K=V]... [--plugins DIR]... [--json]
                plexus bench cpu [--threads N] [--json]
                plexus bench cuda [--json]
-               plexus bench scheduler --chat FILE --job FILE [-n 64] [--threads N] [--plugins DIR]... [--json]
+               plexus bench scheduler --chat FILE --job FILE [-n 64] [--slice-ms 25] [--threads N] [--plugins DIR]... [--json]
                plexus bench wake FILE.gguf [-r 6] [--threads N] [--plugins DIR]... [--json]
 
           --model  prompt processing (pp: a prompt of p random tokens in one prefill) and generation (tg: n
@@ -123,10 +123,11 @@ enum BenchCommand {
             throw UsageError("bench scheduler needs --chat FILE and --job FILE")
         }
         let tokens = try count(&arguments, "-n", default: 64)
+        let sliceMilliseconds = try count(&arguments, "--slice-ms", default: Int(ServedModelSpec.defaultSliceSeconds * 1000))
         let directories = try arguments.values("--plugins")
         try arguments.finish()
         guard let service = loadService([("chat", chat), ("job", job)], options: [], budget: nil, threads: threads,
-                                        directories: directories) else { return 1 }
+                                        sliceSeconds: Double(sliceMilliseconds) / 1000, directories: directories) else { return 1 }
         defer { service.shutdown() }
         let benchmark = SchedulerBenchmark(service: service, chatModel: "chat", jobModel: "job", tokens: max(tokens, 8))
         return report(json: json) { try await benchmark.run() }
@@ -154,12 +155,13 @@ enum BenchCommand {
 
     /// A service on the CPU with `models` loaded (context 4096 plus `options`); nil, after saying why, if one failed.
     private static func loadService(_ models: [(String, String)], options: [(String, String)], budget: UInt64?, threads: Int?,
-                                    directories: [String]) -> GenerationService? {
+                                    sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds, directories: [String]) -> GenerationService? {
         let service = GenerationService(devices: DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: threads),
                                         pluginDirectories: directories, environment: ProcessEnvironment.current(), weightBudget: budget)
         for (id, path) in models {
             var spec = ServedModelSpec(id: id, paths: [path])
             spec.options = [("context_length", "4096")] + options
+            spec.sliceSeconds = sliceSeconds
             service.load(spec)
         }
         service.waitForLoads()

@@ -18,6 +18,8 @@ public struct Catalog: Sendable {
         public var kvMiB: UInt64 = 256
         /// Share of the device relative to other models.
         public var weight = 1.0
+        /// How long one prefill slice may hold the stream while another sequence waits for a token (nil: default).
+        public var sliceMs: Int?
     }
 
     /// Whether a model's weights may leave the device when another model needs room.
@@ -56,6 +58,7 @@ public struct Catalog: Sendable {
         spec.maxWaiting = model.maxWaiting
         spec.kvBytes = model.kvMiB << 20
         spec.alwaysResident = model.residency == .resident
+        if let sliceMs = model.sliceMs { spec.sliceSeconds = Double(sliceMs) / 1000 }
         return spec
     }
 }

@@ -9,7 +9,7 @@ struct CatalogReader {
     var checksWeights = true
 
     static let modelFields: Set<String> = ["id", "aliases", "plugin", "weights", "options", "device", "residency",
-                                           "priority", "max_batch", "max_waiting", "kv_mib", "weight"]
+                                           "priority", "max_batch", "max_waiting", "kv_mib", "weight", "slice_ms"]
 
     func fail(_ path: String, _ problem: String) -> CatalogError { CatalogError(file: file, field: path, problem: problem) }
 
@@ -98,6 +98,7 @@ struct CatalogReader {
         model.maxBatch = try integer(fields["max_batch"], "\(path).max_batch", in: 1...4096)
         model.maxWaiting = try integer(fields["max_waiting"], "\(path).max_waiting", in: 0...1_000_000) ?? model.maxWaiting
         model.kvMiB = UInt64(try integer(fields["kv_mib"], "\(path).kv_mib", in: 1...1_048_576) ?? Int(model.kvMiB))
+        model.sliceMs = try integer(fields["slice_ms"], "\(path).slice_ms", in: 1...1000)
         if let weight = fields["weight"] {
             guard case .number(let share) = weight, share > 0, share <= 1000 else { throw fail("\(path).weight", "expected a number in (0, 1000]") }
             model.weight = share

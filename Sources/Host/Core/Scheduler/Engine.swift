@@ -435,7 +435,7 @@ final class Engine: @unchecked Sendable {
     private func account(_ model: ServingModel, plan: StepPlan, outcome: StepExecutor.Outcome) {
         let interactive = outcome.events.contains { $0.0.priority == .interactive }
         model.virtualTime += Scheduler.charge(seconds: outcome.seconds, weight: model.weight, interactive: interactive)
-        model.measure(stepSeconds: outcome.seconds, tokens: plan.tokenCount)
+        model.measure(stepSeconds: outcome.seconds, items: plan.items)
         let fed = max(plan.tokenCount, 1)
         var byKey: [String: Double] = [:]
         var virtualByKey: [String: Double] = [:]

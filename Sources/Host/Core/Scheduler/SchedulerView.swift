@@ -50,9 +50,9 @@ public struct ModelView: Equatable, Sendable {
     /// Most tokens and items one step may take (from the plugin's model info).
     public var maxBatchTokens: Int
     public var maxBatchItems: Int
-    /// Most prompt tokens one step feeds while another sequence decodes: slices long prefills so decode waits
-    /// at most one short step.
-    public var interactiveChunk: Int
+    /// How many prompt tokens one step feeds while another sequence waits for a token: slices long prefills so
+    /// decode waits at most one short step.
+    public var slice: PrefillSlice
     public var pageTokens: Int
     public var freePages: Int
     /// Another model on the same stream has interactive sequences: this model's prefill is sliced too, so their
@@ -65,13 +65,13 @@ public struct ModelView: Equatable, Sendable {
     public var sequences: [SequenceView]
 
     public init(id: String, weight: Double = 1, virtualTime: Double = 0, maxBatchTokens: Int, maxBatchItems: Int,
-                interactiveChunk: Int = 128, pageTokens: Int, freePages: Int, sequences: [SequenceView]) {
+                slice: PrefillSlice = .fixed(128), pageTokens: Int, freePages: Int, sequences: [SequenceView]) {
         self.id = id
         self.weight = weight
         self.virtualTime = virtualTime
         self.maxBatchTokens = maxBatchTokens
         self.maxBatchItems = maxBatchItems
-        self.interactiveChunk = interactiveChunk
+        self.slice = slice
         self.pageTokens = pageTokens
         self.freePages = freePages
         self.sequences = sequences

@@ -7,10 +7,10 @@ final class ServingModel: @unchecked Sendable {
     let frontend: TextFrontend
     let weight: Double
     let maxWaiting: Int
-    /// How long one sliced step may take: prefill chunks are sized from the measured cost per token to fit it.
+    /// How long one sliced step may take: prefill chunks are sized from the measured cost to fit it.
     let sliceSeconds: Double
-    /// Measured seconds per prompt token in steps of 16 or more tokens (moving average; nil until measured).
-    private(set) var secondsPerToken: Double?
+    /// The prefill cost learned from steps of 16 or more tokens.
+    private var prefillCost = PrefillCostFit()
     var pool: KVPagePool
     /// Live sequences in arrival order.
     var sequences: [ScheduledSequence] = []
@@ -34,7 +34,7 @@ final class ServingModel: @unchecked Sendable {
     var isRetired = false
 
     init(id: String, model: LoadedModel, frontend: TextFrontend, weight: Double = 1, maxWaiting: Int = 256,
-         sliceSeconds: Double = 0.025, pinned: Bool = false) {
+         sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds, pinned: Bool = false) {
         self.id = id
         self.model = model
         self.frontend = frontend
@@ -46,19 +46,15 @@ final class ServingModel: @unchecked Sendable {
         pool = KVPagePool(pages: model.kvPageCount)
     }
 
-    /// Prompt tokens of one sliced step: what fits `sliceSeconds` at the measured cost, 16 to 512 (16 until a
-    /// step has been measured).
-    var interactiveChunk: Int {
-        // Unmeasured, the first slice is the smallest that gets measured: a guess could stall a decoding stream.
-        guard let secondsPerToken, secondsPerToken > 0 else { return 16 }
-        return Int(min(512, max(16, sliceSeconds / secondsPerToken)))
-    }
+    /// What one sliced step may take: `sliceSeconds` at the learned prefill cost (Specs/scheduler.md).
+    var slice: PrefillSlice { PrefillSlice(seconds: sliceSeconds, cost: prefillCost.estimate) }
 
-    /// Learns the prefill cost per token from a step that fed `tokens`.
-    func measure(stepSeconds: Double, tokens: Int) {
-        guard tokens >= 16, stepSeconds > 0 else { return }
-        let sample = stepSeconds / Double(tokens)
-        secondsPerToken = secondsPerToken.map { 0.8 * $0 + 0.2 * sample } ?? sample
+    /// Learns the prefill cost from a step that fed `items`' tokens in `stepSeconds`.
+    func measure(stepSeconds: Double, items: [StepPlan.Item]) {
+        let tokens = items.reduce(0) { $0 + $1.count }
+        guard tokens > 0 else { return }
+        let positions = items.reduce(0.0) { $0 + Double($1.count) * (Double($1.start) + Double($1.count) / 2) }
+        prefillCost.add(seconds: stepSeconds, tokens: tokens, meanPosition: positions / Double(tokens))
     }
 
     /// Tokens the KV arena holds at most: no sequence may grow past it.
@@ -75,7 +71,7 @@ final class ServingModel: @unchecked Sendable {
     func view(keyTimes: KeyTimes) -> ModelView {
         let visible = weights == .resident ? sequences : sequences.filter { $0.isCancelled && $0.request == nil }
         var view = ModelView(id: id, weight: weight, virtualTime: virtualTime, maxBatchTokens: Int(model.info.maxBatchTokens),
-                             maxBatchItems: Int(model.info.maxBatchItems), interactiveChunk: interactiveChunk,
+                             maxBatchItems: Int(model.info.maxBatchItems), slice: slice,
                              pageTokens: Int(model.info.kvPageTokens), freePages: pool.free,
                              sequences: visible.map { $0.view(keyTime: keyTimes[$0.apiKey]) })
         view.admits = !draining

@@ -184,7 +184,7 @@ public final class GenerationService: ModelService {
             }
         }
         return ServingModel(id: spec.id, model: model, frontend: frontend, weight: spec.weight, maxWaiting: spec.maxWaiting,
-                            pinned: spec.alwaysResident)
+                            sliceSeconds: spec.sliceSeconds, pinned: spec.alwaysResident)
     }
 
     /// Takes a model out of service (it drains, then unloads) and gives back its pinned weight reservation.

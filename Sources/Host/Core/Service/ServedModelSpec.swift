@@ -14,6 +14,11 @@ public struct ServedModelSpec: Sendable {
     public var kvBytes: UInt64 = 256 << 20
     /// The catalog's `residency: always_resident`: the weights are never evicted to make room for another model.
     public var alwaysResident = false
+    /// How long one prefill slice of this model may hold the stream while another sequence waits for a token.
+    public var sliceSeconds = ServedModelSpec.defaultSliceSeconds
+
+    /// The slice unless the catalog says otherwise (Specs/scheduler.md says why this value).
+    public static let defaultSliceSeconds = 0.025
 
     public init(id: String, paths: [String]) {
         self.id = id
@@ -24,6 +29,7 @@ public struct ServedModelSpec: Sendable {
     func sameServing(as other: ServedModelSpec) -> Bool {
         id == other.id && aliases == other.aliases && paths == other.paths && weight == other.weight
             && maxWaiting == other.maxWaiting && kvBytes == other.kvBytes && alwaysResident == other.alwaysResident
+            && sliceSeconds == other.sliceSeconds
             && options.map { "\($0.0)=\($0.1)" } == other.options.map { "\($0.0)=\($0.1)" }
     }
 }
