@@ -21,6 +21,7 @@ import Testing
         (#"{"model":"chat","messages":[]}"#, "messages"),
         (#"{"model":"chat","messages":[{"role":"user","content":[{"type":"input_audio"}]}]}"#, "messages[0].content[0].type"),
         ("{\(chat),\"response_format\":{\"type\":\"yaml\"}}", "response_format.type"),
+        ("{\(chat),\"service_tier\":\"scale\"}", "service_tier"),
     ])
     func badRequestsAnswer400WithTheParam(body: String, param: String?) async throws {
         let service = ScriptedModelService { _ in .events(helloEvents()) }

@@ -46,7 +46,7 @@ import Testing
                  "repetition_penalty":1.1,"frequency_penalty":0.5,"presence_penalty":-0.5,"stop":"END",
                  "stop_token_ids":[2],"ignore_eos":true,"max_completion_tokens":64,"max_tokens":9,
                  "response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object"},"strict":true}},
-                 "tool_choice":"none","user":"ignored",
+                 "tool_choice":"none","user":"ignored","service_tier":"flex",
                  "messages":[{"role":"system","content":"be brief"},
                    {"role":"user","content":[{"type":"text","text":"what is"},
                                              {"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]},
@@ -66,7 +66,7 @@ import Testing
             #expect(request.minP == 0.05 && request.repetitionPenalty == 1.1)
             #expect(request.frequencyPenalty == 0.5 && request.presencePenalty == -0.5)
             #expect(request.stop == ["END"] && request.stopTokenIDs == [2] && request.ignoreEOS)
-            #expect(request.maxTokens == 64)
+            #expect(request.maxTokens == 64 && request.priority == .batch)
             #expect(request.responseFormat == .jsonSchema(name: "x", schema: #"{"type":"object"}"#, strict: true))
             guard case .chat(let messages) = request.prompt else { throw TestFailure("not a chat prompt") }
             #expect(messages[1].content == .parts([.text("what is"), .image(url: "data:image/png;base64,AAAA")]))

@@ -84,6 +84,7 @@ import Testing
                                           body: #"{"model":"other","messages":[{"role":"user","content":"x"}]}"#)
             #expect(allowed.status == 200)
             #expect(service.generations.last?.request.apiKey == "limited" && service.generations.last?.request.keyWeight == 0.5)
+            #expect(service.generations.last?.request.priority == nil)   // no service_tier: the model's class
         }
     }
 }

@@ -19,7 +19,8 @@ import Testing
 
     /// A service over the real models; `oneAtATime` loads each after the previous one is ready (a fixed order).
     static func service(_ models: [(String, String)], maxWaiting: Int = 256, options: [(String, String)] = [],
-                        weightBudget: UInt64? = nil, pinned: Set<String> = [], oneAtATime: Bool = false) throws -> GenerationService {
+                        weightBudget: UInt64? = nil, pinned: Set<String> = [], batch: Set<String> = [],
+                        oneAtATime: Bool = false) throws -> GenerationService {
         try #require(access(LLMPluginTests.pluginFolder + "/libplexus-llm.so", R_OK) == 0, "build the plugins first: make plugins")
         let service = GenerationService(devices: DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: 2),
                                         pluginDirectories: [LLMPluginTests.pluginFolder], environment: [:], weightBudget: weightBudget)
@@ -27,6 +28,7 @@ import Testing
             var spec = ServedModelSpec(id: id, paths: [try ModelFiles.path(file)])
             spec.options = [("context_length", "2048")] + options
             spec.alwaysResident = pinned.contains(id)
+            if batch.contains(id) { spec.priority = .batch }
             spec.maxWaiting = maxWaiting
             service.load(spec)
             if oneAtATime { service.waitForLoads() }
@@ -272,22 +274,44 @@ import Testing
                 handles.append((key, try service.generate(request)))
             }
         }
+        let order = await Self.finishOrder(handles)
+        #expect(order.count == 20)
+        let gold = order.prefix(12).filter { $0 == "gold" }.count
+        #expect(gold >= 8, "finish order: \(order)")
+        #expect(service.metrics.deviceSeconds(model: "smol", key: "gold") > 0 && service.metrics.deviceSeconds(model: "smol", key: "free") > 0)
+    }
+
+    /// The names of `handles` in the order their generations finished (failed ones left out).
+    static func finishOrder(_ handles: [(String, GenerationHandle)]) async -> [String] {
         let finished = await withTaskGroup(of: (String, Double)?.self) { group in
-            for (key, handle) in handles {
+            for (name, handle) in handles {
                 group.addTask {
                     let result = await Self.collect(handle)
-                    return result.failure == nil ? (key, MonotonicClock.seconds()) : nil
+                    return result.failure == nil ? (name, MonotonicClock.seconds()) : nil
                 }
             }
             var finished: [(String, Double)] = []
             for await outcome in group { if let outcome { finished.append(outcome) } }
             return finished
         }
-        let order = finished.sorted { $0.1 < $1.1 }.map(\.0)
-        #expect(order.count == 20)
-        let gold = order.prefix(12).filter { $0 == "gold" }.count
-        #expect(gold >= 8, "finish order: \(order)")
-        #expect(service.metrics.deviceSeconds(model: "smol", key: "gold") > 0 && service.metrics.deviceSeconds(model: "smol", key: "free") > 0)
+        return finished.sorted { $0.1 < $1.1 }.map(\.0)
+    }
+
+    /// A model whose catalog class is batch runs the requests that name no class as batch work; one that asks for
+    /// interactive (the API's service_tier "default") goes ahead of them. With one sequence at a time, the
+    /// interactive request, submitted last, finishes first or second (not fourth, as in arrival order).
+    @Test func aModelsClassAppliesToRequestsThatNameNone() async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2)], options: [("max_batch_items", "1")], batch: ["smol"])
+        defer { service.shutdown() }
+        var handles: [(String, GenerationHandle)] = []
+        for name in ["b1", "b2", "b3", "i"] {
+            var request = Self.chat("Count to ten.", max: 6)
+            request.ignoreEOS = true
+            if name == "i" { request.priority = .interactive }
+            handles.append((name, try service.generate(request)))
+        }
+        let order = await Self.finishOrder(handles)
+        #expect(order.count == 4 && (order.firstIndex(of: "i") ?? 4) <= 1, "finish order: \(order)")
     }
 
     @Test func aModelOverTheWeightBudgetOrPinnedBeyondItFailsToLoadClearly() async throws {

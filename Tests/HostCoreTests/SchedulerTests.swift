@@ -52,13 +52,19 @@ struct SchedulerTests {
         let cost = PrefillCost(perToken: 100e-6, perPosition: 50e-9)   // 100 us a token, +50 us per 1000 positions
         let slice = PrefillSlice(seconds: 0.010, cost: cost)
         let early = slice.tokens(from: 0), late = slice.tokens(from: 1600)
-        #expect(early > late && late >= 16)
+        #expect(early > late && late >= PrefillSlice.minimumTokens)
         for (start, count) in [(0, early), (1600, late)] {
             #expect(cost.seconds(from: start, count: count) <= 0.010 && cost.seconds(from: start, count: count + 1) > 0.010)
         }
         #expect(slice.tokens(from: 0, slices: 4) > 3 * early)
         #expect(PrefillSlice(seconds: 0.010, cost: nil).tokens(from: 500) == 16)   // unmeasured: the smallest measured step
         #expect(PrefillSlice(seconds: 10, cost: cost).tokens(from: 0) == 512)
+        // A step's own cost comes first: what is left of the slice sizes the chunk, and a slice shorter than the
+        // step feeds the fewest tokens.
+        let stepped = PrefillCost(perStep: 0.006, perToken: 100e-6, perPosition: 50e-9)
+        let n = PrefillSlice(seconds: 0.010, cost: stepped).tokens(from: 800)
+        #expect(stepped.seconds(from: 800, count: n) <= 0.010 && stepped.seconds(from: 800, count: n + 1) > 0.010 && n < late)
+        #expect(PrefillSlice(seconds: 0.005, cost: stepped).tokens(from: 0) == PrefillSlice.minimumTokens)
         let view = Self.model([SequenceView(id: 1, arrival: 1, known: 2000, computed: 1600, pages: 100, hasRequest: true),
                                Self.decoding(2, at: 20)], free: 200, tokens: 512)
         var sliced = view
@@ -69,15 +75,17 @@ struct SchedulerTests {
     /// The cost is learned from steps as a line in the position: steps along a long prompt give back the line they
     /// were timed with; steps all at one position give a flat average; short (decode) steps teach nothing.
     @Test func thePrefillCostIsLearnedAlongThePrompt() {
-        let truth = PrefillCost(perToken: 80e-6, perPosition: 40e-9)
+        let truth = PrefillCost(perStep: 0.014, perToken: 80e-6, perPosition: 40e-9)
         var fit = PrefillCostFit()
         #expect(fit.estimate == nil)
-        fit.add(seconds: 0.001, tokens: 1, meanPosition: 30)
+        fit.add(seconds: 0.014, tokens: 1, meanPosition: 30, decodeOnly: true)
+        fit.add(seconds: 0.020, tokens: 4, meanPosition: 30)   // too short to teach the line
         #expect(fit.estimate == nil)
         for start in stride(from: 0, to: 1800, by: 100) {
             fit.add(seconds: truth.seconds(from: start, count: 100), tokens: 100, meanPosition: Double(start) + 50)
         }
         let learned = try! #require(fit.estimate)
+        #expect(abs(learned.perStep - truth.perStep) < 1e-12, "\(learned)")
         #expect(abs(learned.perToken - truth.perToken) < 1e-9 && abs(learned.perPosition - truth.perPosition) < 1e-12, "\(learned)")
         var flat = PrefillCostFit()
         for seconds in [0.010, 0.012] { flat.add(seconds: seconds, tokens: 100, meanPosition: 500) }

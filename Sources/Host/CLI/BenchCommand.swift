@@ -8,7 +8,7 @@ enum BenchCommand {
                             [--device cpu|cuda|cuda:N] [--option K=V]... [--plugins DIR]... [--json]
                plexus bench cpu [--threads N] [--json]
                plexus bench cuda [--json]
-               plexus bench scheduler --chat FILE --job FILE [-n 64] [--slice-ms 25] [--threads N] [--plugins DIR]... [--json]
+               plexus bench scheduler --chat FILE --job FILE [-n 64] [--slice-ms 18] [--threads N] [--plugins DIR]... [--json]
                plexus bench wake FILE.gguf [-r 6] [--threads N] [--plugins DIR]... [--json]
 
           --model  prompt processing (pp: a prompt of p random tokens in one prefill) and generation (tg: n

@@ -26,6 +26,9 @@ struct SamplingFields: Decodable, Sendable {
     var presencePenalty: Double?
     var stopTokenIDs: [Int32]?
     var ignoreEOS: Bool?
+    /// OpenAI's `service_tier`: "flex" runs as batch work (Specs/api.md), "default" and "priority" as interactive,
+    /// "auto" (or absent) in the model's own class.
+    var serviceTier: String?
 
     struct StreamOptions: Decodable, Sendable {
         var includeUsage: Bool?
@@ -45,6 +48,7 @@ struct SamplingFields: Decodable, Sendable {
         case presencePenalty = "presence_penalty"
         case stopTokenIDs = "stop_token_ids"
         case ignoreEOS = "ignore_eos"
+        case serviceTier = "service_tier"
     }
 
     var isStreaming: Bool { stream ?? false }
@@ -81,6 +85,17 @@ struct SamplingFields: Decodable, Sendable {
         request.stop = try stopStrings()
         request.stopTokenIDs = stopTokenIDs ?? []
         request.ignoreEOS = ignoreEOS ?? false
+        request.priority = try priority()
+    }
+
+    private func priority() throws(APIError) -> GenerationRequest.Priority? {
+        switch serviceTier {
+        case nil, "auto": return nil
+        case "default", "priority": return .interactive
+        case "flex": return .batch
+        case let tier?:
+            throw .invalid("service_tier must be auto, default, flex or priority (got '\(tier)').", param: "service_tier")
+        }
     }
 
     private func tokenLimit() throws(APIError) -> Int? {

@@ -66,6 +66,10 @@ public struct SchedulerBenchmark: Sendable {
         let jobSeconds = jobSteps.reduce(0) { $0 + $1.end - $1.start }
         let chatStepMean = Self.mean(chatSteps.map { $0.end - $0.start })
         _ = await Self.timestamps(job)
+        // The long job's prefill steps (16+ tokens; the other requests of the job model are short): what slicing
+        // costs its throughput.
+        let jobPrefill = trace.all.filter { $0.model == jobModel && $0.tokens >= 16 }
+        let prefillRate = Double(jobPrefill.reduce(0) { $0 + $1.tokens }) / max(jobPrefill.reduce(0) { $0 + $1.end - $1.start }, 1e-9)
         let alone = before + Self.gaps(await Self.timestamps(try service.generate(chat("Tell me about the sea."))))
         let added = (Self.mean(shared) / Self.mean(alone) - 1) * 100
         let addedP99 = (Self.percentile(shared, 99) / Self.percentile(alone, 99) - 1) * 100
@@ -79,6 +83,8 @@ public struct SchedulerBenchmark: Sendable {
             BenchResult(name: "inter-token latency beside a long job, mean", value: Self.mean(shared) * 1e3, unit: "ms",
                         note: "p99 \(FixedPoint.format(Self.percentile(shared, 99) * 1e3, 2)) ms; the job: a 1400-word prompt + \(tokens) tokens of \(jobModel), batch priority"),
             BenchResult(name: "added inter-token latency, mean", value: added, unit: "%", note: "goal at most 15%; p99 +\(FixedPoint.format(addedP99, 1))%"),
+            BenchResult(name: "job's prefill rate in its steps", value: prefillRate, unit: "tok/s",
+                        note: "\(jobPrefill.count) prefill steps, \(jobPrefill.reduce(0) { $0 + $1.tokens }) tokens; slices cost throughput as they shrink"),
             BenchResult(name: "job's share of the stream's time", value: jobSeconds / max(window.upperBound - window.lowerBound, 1e-9) * 100,
                         unit: "%", note: "\(jobSteps.count) job steps, longest \(FixedPoint.format((jobSteps.map { $0.end - $0.start }.max() ?? 0) * 1e3, 1)) ms; chat steps there \(FixedPoint.format(chatStepMean * 1e3, 2)) ms mean"),
         ]

@@ -58,6 +58,7 @@ public struct Catalog: Sendable {
         spec.maxWaiting = model.maxWaiting
         spec.kvBytes = model.kvMiB << 20
         spec.alwaysResident = model.residency == .resident
+        spec.priority = model.priority
         if let sliceMs = model.sliceMs { spec.sliceSeconds = Double(sliceMs) / 1000 }
         return spec
     }

@@ -34,11 +34,11 @@ final class ScheduledSequence: @unchecked Sendable {
     private let cancelFlag = Atomic<Bool>(false)
     private let continuation: AsyncStream<GenerationEvent>.Continuation
 
-    init(id: UInt64, arrival: UInt64, request: GenerationRequest, prompt: [Int32], input: LLMRequestInput,
-         output: TextOutput, continuation: AsyncStream<GenerationEvent>.Continuation) {
+    init(id: UInt64, arrival: UInt64, request: GenerationRequest, priority: GenerationRequest.Priority, prompt: [Int32],
+         input: LLMRequestInput, output: TextOutput, continuation: AsyncStream<GenerationEvent>.Continuation) {
         self.id = id
         self.arrival = arrival
-        self.priority = request.priority
+        self.priority = priority
         self.apiKey = request.apiKey
         self.keyWeight = request.keyWeight.isFinite && request.keyWeight > 0 ? request.keyWeight : 1
         self.deadline = request.deadline

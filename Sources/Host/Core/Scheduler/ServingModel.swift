@@ -20,6 +20,8 @@ final class ServingModel: @unchecked Sendable {
     let grammars = GrammarCache()
     /// Never evicted (the catalog's `always_resident`).
     let pinned: Bool
+    /// The class of requests that do not name one (the catalog's `priority`).
+    let priority: GenerationRequest.Priority
     /// Weight bytes the memory tiers move for this model (its file mappings excluded).
     let movableWeightBytes: UInt64
     /// Where the weights are; the model steps only while they are resident.
@@ -34,7 +36,8 @@ final class ServingModel: @unchecked Sendable {
     var isRetired = false
 
     init(id: String, model: LoadedModel, frontend: TextFrontend, weight: Double = 1, maxWaiting: Int = 256,
-         sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds, pinned: Bool = false) {
+         sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds, pinned: Bool = false,
+         priority: GenerationRequest.Priority = .interactive) {
         self.id = id
         self.model = model
         self.frontend = frontend
@@ -42,6 +45,7 @@ final class ServingModel: @unchecked Sendable {
         self.maxWaiting = maxWaiting
         self.sliceSeconds = sliceSeconds
         self.pinned = pinned
+        self.priority = priority
         movableWeightBytes = model.movableWeightBytes
         pool = KVPagePool(pages: model.kvPageCount)
     }
@@ -54,7 +58,8 @@ final class ServingModel: @unchecked Sendable {
         let tokens = items.reduce(0) { $0 + $1.count }
         guard tokens > 0 else { return }
         let positions = items.reduce(0.0) { $0 + Double($1.count) * (Double($1.start) + Double($1.count) / 2) }
-        prefillCost.add(seconds: stepSeconds, tokens: tokens, meanPosition: positions / Double(tokens))
+        prefillCost.add(seconds: stepSeconds, tokens: tokens, meanPosition: positions / Double(tokens),
+                        decodeOnly: items.allSatisfy { $0.count <= 1 })
     }
 
     /// Tokens the KV arena holds at most: no sequence may grow past it.

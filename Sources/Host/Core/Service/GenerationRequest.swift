@@ -51,7 +51,8 @@ public struct GenerationRequest: Sendable {
     public var echo = false
     /// Output constrained to this format, token by token.
     public var responseFormat: ResponseFormat = .text
-    public var priority: Priority = .interactive
+    /// The request's class; nil: the model's (the catalog's `priority`, interactive by default).
+    public var priority: Priority?
     /// The API key that asked (for fair share and metering), if any.
     public var apiKey: String?
     /// The key's share of the device against other keys: its device seconds count 1 / keyWeight against it.

@@ -184,7 +184,7 @@ public final class GenerationService: ModelService {
             }
         }
         return ServingModel(id: spec.id, model: model, frontend: frontend, weight: spec.weight, maxWaiting: spec.maxWaiting,
-                            sliceSeconds: spec.sliceSeconds, pinned: spec.alwaysResident)
+                            sliceSeconds: spec.sliceSeconds, pinned: spec.alwaysResident, priority: spec.priority)
     }
 
     /// Takes a model out of service (it drains, then unloads) and gives back its pinned weight reservation.
@@ -238,8 +238,8 @@ public final class GenerationService: ModelService {
         let id = nextSequenceID()
         let (events, continuation) = AsyncStream.makeStream(of: GenerationEvent.self)
         let output = TextOutput(frontend: served.frontend, stop: request.stop, logprobs: request.logprobs || request.topLogprobs > 0)
-        let sequence = ScheduledSequence(id: id, arrival: id, request: request, prompt: prompt, input: input,
-                                         output: output, continuation: continuation)
+        let sequence = ScheduledSequence(id: id, arrival: id, request: request, priority: request.priority ?? served.priority,
+                                         prompt: prompt, input: input, output: output, continuation: continuation)
         sequence.constraint = try GenerationPrompt.constraint(for: request, on: served)
         try engine.submit(sequence, to: served)
         let engine = self.engine

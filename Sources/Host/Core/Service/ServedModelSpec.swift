@@ -14,11 +14,13 @@ public struct ServedModelSpec: Sendable {
     public var kvBytes: UInt64 = 256 << 20
     /// The catalog's `residency: always_resident`: the weights are never evicted to make room for another model.
     public var alwaysResident = false
+    /// The class of the model's requests that do not name one (`service_tier` in the API).
+    public var priority = GenerationRequest.Priority.interactive
     /// How long one prefill slice of this model may hold the stream while another sequence waits for a token.
     public var sliceSeconds = ServedModelSpec.defaultSliceSeconds
 
     /// The slice unless the catalog says otherwise (Specs/scheduler.md says why this value).
-    public static let defaultSliceSeconds = 0.025
+    public static let defaultSliceSeconds = 0.018
 
     public init(id: String, paths: [String]) {
         self.id = id
@@ -29,7 +31,7 @@ public struct ServedModelSpec: Sendable {
     func sameServing(as other: ServedModelSpec) -> Bool {
         id == other.id && aliases == other.aliases && paths == other.paths && weight == other.weight
             && maxWaiting == other.maxWaiting && kvBytes == other.kvBytes && alwaysResident == other.alwaysResident
-            && sliceSeconds == other.sliceSeconds
+            && sliceSeconds == other.sliceSeconds && priority == other.priority
             && options.map { "\($0.0)=\($0.1)" } == other.options.map { "\($0.0)=\($0.1)" }
     }
 }
