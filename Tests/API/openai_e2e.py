@@ -183,6 +183,15 @@ class Chat(unittest.TestCase):
             with self.subTest(kwargs=kwargs), self.assertRaises(openai.BadRequestError):
                 c.chat.completions.create(model="smol", messages=self.messages, **kwargs)
 
+    def test_service_tier_picks_the_class_and_changes_no_text(self):
+        c = client()
+        flex = c.chat.completions.create(model="smol", messages=self.messages, temperature=0, max_tokens=8, service_tier="flex")
+        default = c.chat.completions.create(model="smol", messages=self.messages, temperature=0, max_tokens=8, service_tier="default")
+        self.assertEqual(flex.choices[0].message.content, default.choices[0].message.content)
+        with self.assertRaises(openai.BadRequestError) as caught:
+            c.chat.completions.create(model="smol", messages=self.messages, service_tier="turbo")
+        self.assertIn("service_tier", str(caught.exception))
+
     def test_disconnect_cancels_the_generation(self):
         before = metric("plexus_requests_total", {"model": "smol", "outcome": "cancelled"})
         stream = client().chat.completions.create(model="smol", max_tokens=1000, stream=True,
