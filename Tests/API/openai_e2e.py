@@ -121,6 +121,9 @@ class Chat(unittest.TestCase):
         self.assertEqual(chunks[-1].choices, [])
         self.assertEqual(chunks[-1].usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}),
                          full.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}))
+        # Plexus's usage extension: the device time attributed to each request (per-second metering).
+        self.assertGreater(full.usage.model_extra["device_seconds"], 0)
+        self.assertGreater(chunks[-1].usage.model_extra["device_seconds"], 0)
 
     def test_no_usage_chunk_unless_asked(self):
         chunks = list(client().chat.completions.create(model="smol", messages=self.messages, max_tokens=5, stream=True))

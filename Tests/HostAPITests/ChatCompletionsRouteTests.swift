@@ -20,7 +20,7 @@ import Testing
             #expect(completion.choices[0].message.role == "assistant")
             #expect(completion.choices[0].message.content == "Hello")
             #expect(completion.choices[0].finish_reason == "stop")
-            #expect(completion.usage == UsageShape(prompt_tokens: 5, completion_tokens: 2, total_tokens: 7))
+            #expect(completion.usage == UsageShape(prompt_tokens: 5, completion_tokens: 2, total_tokens: 7, device_seconds: 0.25))
             let logprobs = try #require(completion.choices[0].logprobs?.content)
             #expect(logprobs.map(\.token) == ["Hel", "lo"])
             #expect(logprobs[0].top_logprobs.map(\.token) == ["Hel", "Hi"])
@@ -57,7 +57,7 @@ import Testing
             #expect(response.status == 200, "\(response.text)")
             let completion = try response.json(ChatCompletionShape.self)
             #expect(completion.choices.map(\.index) == [0, 1])
-            #expect(completion.usage == UsageShape(prompt_tokens: 5, completion_tokens: 4, total_tokens: 9))
+            #expect(completion.usage == UsageShape(prompt_tokens: 5, completion_tokens: 4, total_tokens: 9, device_seconds: 0.5))
             let requests = service.generations.map(\.request)
             #expect(requests.count == 2)
             #expect(Set(requests.map(\.seed)) == [7, 8])
@@ -113,7 +113,7 @@ import Testing
             #expect(events.last == "[DONE]")
             let last = try JSONDecoder().decode(ChunkShape.self, from: Data(events[events.count - 2].utf8))
             #expect(last.choices.isEmpty)
-            #expect(last.usage == UsageShape(prompt_tokens: 5, completion_tokens: 2, total_tokens: 7))
+            #expect(last.usage == UsageShape(prompt_tokens: 5, completion_tokens: 2, total_tokens: 7, device_seconds: 0.25))
             #expect(response.text.components(separatedBy: "\"usage\"").count == 2)
         }
     }

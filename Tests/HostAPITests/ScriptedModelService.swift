@@ -115,5 +115,5 @@ func helloEvents(finish: FinishReason = .stop, logprob: Float = -0.5) -> [Genera
                                  .init(token: "Hi", bytes: Array("Hi".utf8), logprob: -2)])
     let lo = TokenLogprob(token: "lo", bytes: Array("lo".utf8), logprob: -0.25, top: [])
     return [.started(promptTokens: 5), .text("Hel", logprobs: [hel]), .text("lo", logprobs: [lo]),
-            .finished(finish, Usage(promptTokens: 5, completionTokens: 2))]
+            .finished(finish, Usage(promptTokens: 5, completionTokens: 2, deviceSeconds: 0.25))]
 }

@@ -10,6 +10,8 @@ struct UsageShape: Decodable, Equatable {
     var prompt_tokens: Int
     var completion_tokens: Int
     var total_tokens: Int
+    /// Plexus's extension: device time attributed to the request (all choices).
+    var device_seconds: Double
 }
 
 struct TopLogprobShape: Decodable {

@@ -95,7 +95,10 @@ import Testing
         let expected = detokenizer.feed(alone.tokens.filter { !text.tokenizer.isEndOfGeneration($0) }) + detokenizer.finish()
         #expect(result.text == expected)
         #expect(result.started == prompt.count)
-        #expect(result.usage == Usage(promptTokens: prompt.count, completionTokens: alone.tokens.count))
+        #expect(result.usage?.promptTokens == prompt.count && result.usage?.completionTokens == alone.tokens.count)
+        // The only request: every step of the model is attributed to it, and its usage reports them all.
+        let seconds = service.metrics.deviceSeconds(model: "smol")
+        #expect(seconds > 0 && abs((result.usage?.deviceSeconds ?? 0) - seconds) <= 1e-9 * seconds, "\(String(describing: result.usage)) vs \(seconds)")
     }
 
     @Test func concurrentGenerationsGiveWhatEachGivesAlone() async throws {

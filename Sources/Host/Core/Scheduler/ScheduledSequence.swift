@@ -29,8 +29,9 @@ final class ScheduledSequence: @unchecked Sendable {
     /// Counted out of the model's waiting queue (first step, or ended before one).
     var leftQueue = false
     let timing: SequenceTiming
-    /// Device seconds attributed to this sequence.
+    /// Device seconds attributed to this sequence, and its share of the last step it was in.
     var deviceSeconds = 0.0
+    var lastShare = 0.0
     private let cancelFlag = Atomic<Bool>(false)
     private let continuation: AsyncStream<GenerationEvent>.Continuation
 
@@ -68,7 +69,7 @@ final class ScheduledSequence: @unchecked Sendable {
         }
     }
 
-    var usage: Usage { Usage(promptTokens: promptCount, completionTokens: output.tokenCount) }
+    var usage: Usage { Usage(promptTokens: promptCount, completionTokens: output.tokenCount, deviceSeconds: deviceSeconds) }
 }
 
 /// When a sequence was queued and produced its tokens (seconds on the monotonic clock).

@@ -41,10 +41,14 @@ public enum FinishReason: String, Sendable {
 public struct Usage: Sendable, Equatable {
     public var promptTokens: Int
     public var completionTokens: Int
+    /// Device time attributed to the generation: its share of every step it was in, by tokens fed
+    /// (Specs/scheduler.md, "Metering").
+    public var deviceSeconds: Double
     public var totalTokens: Int { promptTokens + completionTokens }
-    public init(promptTokens: Int, completionTokens: Int) {
+    public init(promptTokens: Int, completionTokens: Int, deviceSeconds: Double = 0) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
+        self.deviceSeconds = deviceSeconds
     }
 }
 
