@@ -12,27 +12,28 @@ final class Engine: @unchecked Sendable {
     }
 
     // SAFETY: fields under "lock" are touched only inside `lock`; fields under "engine thread" only on the
-    // engine thread (between `start` and the end of `run`).
+    // engine thread (between `start` and the end of `run`). The fields that are not private are shared with the
+    // residency half of the engine (Engine+Residency.swift) under the same rules, and with nothing else.
     let metrics: ServingMetrics
     // lock: every step, when a benchmark asks.
     private var trace: StepTrace?
     private let executor: StepExecutor
-    private let residency: Residency?
-    private let lock = ConditionLock()
+    let residency: Residency?
+    let lock = ConditionLock()
     // lock:
     private var inbox: [(ServingModel, ScheduledSequence)] = []
     /// Loaded models, each with the weight reservations it takes the place of.
     private var arrivingModels: [(ServingModel, [WeightReservation])] = []
     /// Loads waiting for room in the weight budget, or holding it (granted).
-    private var reservations: [WeightReservation] = []
+    var reservations: [WeightReservation] = []
     private var waiting: [String: Int] = [:]
-    private var wakeups: UInt64 = 0
-    private var stopping = false
-    private var finishedMoves: [(ServingModel, Result<TransferReport, PluginError>)] = []
+    var wakeups: UInt64 = 0
+    var stopping = false
+    var finishedMoves: [(ServingModel, Result<TransferReport, PluginError>)] = []
     // engine thread:
-    private var models: [ServingModel] = []
+    var models: [ServingModel] = []
     private var thread: HostThread?
-    private var steps: UInt64 = 0
+    var steps: UInt64 = 0
     /// The least virtual time of the busy models, never decreasing: where a model waking from idle joins when no
     /// other model is busy.
     private var virtualFloor = 0.0
@@ -60,26 +61,6 @@ final class Engine: @unchecked Sendable {
         lock.broadcast { arrivingModels.append((model, granted)) }
     }
 
-    /// Blocks until the residency policy has made room for the reservation's bytes (granted) or found that it never
-    /// can (refused, with the reason). Without a weight budget every reservation is granted at once.
-    func reserve(_ reservation: WeightReservation) -> WeightReservation.State {
-        guard residency != nil else { return .granted }
-        lock.broadcast {
-            if stopping { reservation.state = .refused("the host is shutting down") } else { reservations.append(reservation) }
-            wakeups += 1
-        }
-        lock.wait(until: { reservation.state != .waiting })
-        return lock.locked { reservation.state }
-    }
-
-    /// Gives reservations back (a load that failed).
-    func release(_ given: [WeightReservation]) {
-        lock.broadcast {
-            reservations.removeAll { held in given.contains { $0 === held } }
-            wakeups += 1
-        }
-    }
-
     /// Takes `model` out of service once its sequences have finished, then unloads it (on the engine thread).
     func retire(_ model: ServingModel) {
         lock.broadcast { model.isRetired = true; wakeups += 1 }
@@ -88,8 +69,11 @@ final class Engine: @unchecked Sendable {
     /// What the engine holds, for a test that waited too long (read without the engine thread's cooperation:
     /// diagnostic only, meant for an engine that is stuck).
     func describe() -> String {
-        let (inboxCount, stop, retired) = lock.locked { (inbox.count, stopping, models.map(\.isRetired)) }
+        let (inboxCount, stop, retired, held) = lock.locked { (inbox.count, stopping, models.map(\.isRetired), reservations) }
         var lines = ["engine: inbox \(inboxCount), stopping \(stop), steps \(steps)"]
+        for reservation in held {
+            lines.append("reservation \(reservation.planID): \(reservation.bytes) bytes, \(lock.locked { reservation.state })")
+        }
         for (model, retired) in zip(models, retired) {
             lines.append("model \(model.id): retired \(retired), weights \(model.weights), draining \(model.draining), virtual time \(model.virtualTime), free pages \(model.pool.free)")
             for s in model.sequences {
@@ -172,95 +156,6 @@ final class Engine: @unchecked Sendable {
             reservations.removeAll { held in released.contains { $0 === held } }
             defer { inbox.removeAll(); arrivingModels.removeAll() }
             return (stopping, inbox, arrivingModels.map(\.0))
-        }
-    }
-
-    private func refuseWaitingReservations() {
-        lock.broadcast {
-            for reservation in reservations where reservation.state == .waiting {
-                reservation.state = .refused("the host is shutting down")
-            }
-        }
-    }
-
-    // MARK: residency
-
-    /// Starts the weight moves the residency policy plans; marks the models it drains; grants the loads it makes
-    /// room for, and refuses those that can never fit beside the pinned models.
-    private func planResidency() {
-        guard let residency else { return }
-        let pending = lock.locked { reservations }
-        let pinned = models.filter(\.pinned).reduce(UInt64(0)) { $0 + $1.movableWeightBytes }
-        let refused = pending.filter { $0.state == .waiting && $0.loadTotal + pinned > residency.budget }
-        let live = pending.filter { r in r.state == .granted || (r.state == .waiting && !refused.contains { $0 === r }) }
-        let views = models.map { $0.residencyView() } + live.map(\.view)
-        let plan = ResidencyPolicy.plan(views, budget: residency.budget)
-        metrics.recordWeights(held: views.filter(\.holdsMemory).reduce(UInt64(0)) { $0 + $1.bytes }, budget: residency.budget)
-        let granted = pending.filter { $0.state == .waiting && plan.restore.contains($0.planID) }
-        if !granted.isEmpty || !refused.isEmpty {
-            lock.broadcast {
-                granted.forEach { $0.state = .granted }
-                for reservation in refused {
-                    reservation.state = .refused("model '\(reservation.model)' needs \(FixedPoint.mebibytes(reservation.loadTotal)) of weights, and the always-resident models hold \(FixedPoint.mebibytes(pinned)) of the \(FixedPoint.mebibytes(residency.budget)) weight budget")
-                }
-            }
-        }
-        for model in models {
-            model.draining = plan.draining.contains(model.id)
-            if plan.evict.contains(model.id) { startMove(model, to: .parked, over: residency.lanes) }
-            if plan.restore.contains(model.id) { startMove(model, to: .resident, over: residency.lanes) }
-        }
-    }
-
-    /// Moves the model's weights on a thread of its own (the copies run on the lanes); the engine keeps stepping
-    /// the other models and hears of the end through `finishedMoves`.
-    private func startMove(_ model: ServingModel, to target: WeightState, over lanes: [DeviceStream]) {
-        model.weights = target == .parked ? .evicting : .restoring
-        model.move = HostThread { [self] in
-            let result: Result<TransferReport, PluginError>
-            do throws(PluginError) {
-                result = .success(target == .parked ? try model.model.evictWeights(over: lanes)
-                                                     : try model.model.beginRestoringWeights(over: lanes).finish())
-            } catch {
-                result = .failure(error)
-            }
-            lock.broadcast { finishedMoves.append((model, result)); wakeups += 1 }
-        }
-    }
-
-    /// Applies the weight moves that ended: the model is resident or parked now. A restore that failed leaves it
-    /// parked and fails its waiting sequences (retrying would fail the same way); a failed eviction leaves it resident.
-    private func completeMoves() {
-        let finished = lock.locked { () -> [(ServingModel, Result<TransferReport, PluginError>)] in
-            defer { finishedMoves.removeAll() }
-            return finishedMoves
-        }
-        for (model, result) in finished {
-            model.move?.join()
-            model.move = nil
-            let restoring = model.weights == .restoring
-            switch result {
-            case .success(let report):
-                model.weights = restoring ? .resident : .parked
-                if restoring { model.lastUsed = steps }
-                metrics.update(model.id) { metrics in
-                    metrics.weightsResident = restoring
-                    if restoring {
-                        metrics.weightRestores += 1
-                        metrics.weightBytesRestored += report.bytes
-                        metrics.weightRestoreSeconds += report.seconds
-                    } else {
-                        metrics.weightEvictions += 1
-                    }
-                }
-            case .failure(let error):
-                model.weights = restoring ? .parked : .resident
-                guard restoring else { continue }
-                let failure = ServiceError(.internalError, "model '\(model.id)' could not be brought back into memory: \(error.message)")
-                for sequence in model.sequences where sequence.request == nil && sequence.pages.isEmpty {
-                    end(sequence, on: model, with: .failed(failure), outcome: "error")
-                }
-            }
         }
     }
 
@@ -403,7 +298,7 @@ final class Engine: @unchecked Sendable {
 
     /// Retires the sequence and sends its last event (unless the client already has it).
     /// Its pages are back and the metrics say so before the client hears the end.
-    private func end(_ sequence: ScheduledSequence, on model: ServingModel, with event: GenerationEvent, outcome: String) {
+    func end(_ sequence: ScheduledSequence, on model: ServingModel, with event: GenerationEvent, outcome: String) {
         markStarted(sequence, on: model)
         if model.retire(sequence) { keyTimes.leave(sequence.apiKey) }
         let used = model.pool.used
