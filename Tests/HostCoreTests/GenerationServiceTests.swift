@@ -20,7 +20,7 @@ import Testing
     /// A service over the real models; `oneAtATime` loads each after the previous one is ready (a fixed order).
     static func service(_ models: [(String, String)], maxWaiting: Int = 256, options: [(String, String)] = [],
                         weightBudget: UInt64? = nil, pinned: Set<String> = [], batch: Set<String> = [],
-                        oneAtATime: Bool = false) throws -> GenerationService {
+                        oneAtATime: Bool = false, change: (inout ServedModelSpec) -> Void = { _ in }) throws -> GenerationService {
         try #require(access(LLMPluginTests.pluginFolder + "/libplexus-llm.so", R_OK) == 0, "build the plugins first: make plugins")
         let service = GenerationService(devices: DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: 2),
                                         pluginDirectories: [LLMPluginTests.pluginFolder], environment: [:], weightBudget: weightBudget)
@@ -29,6 +29,7 @@ import Testing
             spec.options = [("context_length", "2048")] + options
             spec.alwaysResident = pinned.contains(id)
             if batch.contains(id) { spec.priority = .batch }
+            change(&spec)
             spec.maxWaiting = maxWaiting
             service.load(spec)
             if oneAtATime { service.waitForLoads() }
@@ -315,6 +316,35 @@ import Testing
         }
         let order = await Self.finishOrder(handles)
         #expect(order.count == 4 && (order.firstIndex(of: "i") ?? 4) <= 1, "finish order: \(order)")
+    }
+
+    /// Under KV pressure (a 512-token context and the smallest arena, 33 pages, for four sequences that each grow to
+    /// ~190 tokens) the least urgent running sequences are preempted and every generation still runs to its end.
+    /// With the KV saved in host memory they continue where they stopped (LLMPluginTests checks that a moved
+    /// sequence continues exactly); recomputing from position 0 is the fallback. (The answers are not compared with
+    /// those of each question alone: under pressure the prompts are fed in other chunk sizes, which the CPU path
+    /// does not sum in the same order.)
+    @Test(arguments: [true, false])
+    func preemptedSequencesRunToTheirEnd(savesKV: Bool) async throws {
+        let service = try Self.service([("smol", ModelFiles.smolLM2)], options: [("context_length", "512")]) { spec in
+            spec.kvBytes = 1
+            spec.savesKV = savesKV
+        }
+        defer { service.shutdown() }
+        var handles: [GenerationHandle] = []
+        for question in ["Tell me about the sea.", "Describe a forest in spring.", "Explain how rain forms.", "Write about a city at night."] {
+            var request = Self.chat(question, max: 160)
+            request.ignoreEOS = true
+            handles.append(try service.generate(request))
+        }
+        for handle in handles {
+            let result = await Self.collect(handle)
+            #expect(result.failure == nil && result.finish == .length && result.usage?.completionTokens == 160)
+        }
+        let preemptions = service.metrics.preemptions(model: "smol")
+        #expect(preemptions.total > 0, "no preemption: the test does not exercise what it should")
+        #expect(savesKV ? preemptions.saved == preemptions.total : preemptions.saved == 0, "\(preemptions)")
+        #expect(service.metricsText().contains("plexus_kv_saves_total{model=\"smol\"} \(preemptions.saved)"))
     }
 
     @Test func aModelOverTheWeightBudgetOrPinnedBeyondItFailsToLoadClearly() async throws {

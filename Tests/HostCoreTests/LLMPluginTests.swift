@@ -144,6 +144,50 @@ struct GreedyGolden: Decodable {
         }
     }
 
+    /// ABI 1.2 page moves: a sequence whose KV is saved from its pages and restored into other pages continues
+    /// exactly as if it had never moved (same tokens), because the host copies the bytes and the plugin follows the
+    /// new page list.
+    @Test func aSequenceMovedToOtherPagesContinuesExactly() throws {
+        let session = try Self.session(ModelFiles.smolLM2)
+        let model = session.model, stream = session.devices.cpu.makeStream(label: "moves")
+        #expect(model.movesKV)
+        let prompt: [Int32] = [1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 30, 504, 3575, 282, 4649, 314, 2]
+        func run(moveAfter: Int?) throws -> [Int32] {
+            let sink = RequestSink(requestID: 7)
+            let request = try model.makeRequest(id: 7, input: .tokens(kind: 1, LLMRequestInput(promptTokenCount: UInt32(prompt.count), maxNewTokens: 12)), sink: sink)
+            defer { model.destroy(request) }
+            var pages: [UInt32] = [3, 4], output: [Int32] = [], position = 0
+            func step(_ tokens: [Int32]) throws {
+                var item = StepItem(request: request)
+                item.pos = UInt32(position)
+                item.tokens = tokens
+                item.flags = UInt32(PX_ITEM_SAMPLE)
+                let needed = (position + tokens.count + 15) / 16
+                while pages.count < needed { pages.append(UInt32(5 + pages.count)) }
+                item.kvPages = pages
+                try model.step([item], on: stream)
+                position += tokens.count
+                for case .tokens(let out) in sink.drain() { output += out.tokens }
+            }
+            try step(prompt)
+            while output.count < 12 {
+                if output.count == moveAfter {
+                    // Preempted: the KV leaves for host memory, then comes back into other pages.
+                    let saved = try model.saveKV(pages: pages, on: stream)
+                    let moved = pages.indices.map { UInt32(300 + 7 * $0) }
+                    try model.restoreKV(saved, into: moved, on: stream)
+                    model.dropSavedKV(saved)
+                    pages = moved
+                }
+                try step([output.last!])
+            }
+            return output
+        }
+        let still = try run(moveAfter: nil)
+        #expect(still.count == 12)
+        #expect(try run(moveAfter: 5) == still)
+    }
+
     /// Both real models pass every contract check of `plexus plugin check`.
     @Test(arguments: [ModelFiles.smolLM2, ModelFiles.gemma3])
     func passesTheContractChecker(model: String) throws {

@@ -105,6 +105,17 @@ struct SchedulerTests {
         #expect(plan.items.map(\.sequence) == [1])
     }
 
+    /// A preempted sequence whose KV was saved comes back where it stopped: its saved pages are restored into the
+    /// new ones before the step, and it feeds its next token (a recomputed one would start again at position 0).
+    @Test func aSequenceWithSavedKVContinuesWhereItStopped() {
+        let saved = SequenceView(id: 1, arrival: 1, known: 41, computed: 40, hasRequest: true, saved: 3)
+        let plan = Scheduler.plan(Self.model([saved], free: 5))
+        #expect(plan.items == [StepPlan.Item(sequence: 1, start: 40, count: 1, sample: true, pages: 3, restore: true)])
+        let recomputed = SequenceView(id: 1, arrival: 1, known: 41, computed: 0, hasRequest: true)
+        #expect(Scheduler.plan(Self.model([recomputed], free: 5)).items == [StepPlan.Item(sequence: 1, start: 0, count: 41, sample: true, pages: 3)])
+        #expect(Scheduler.plan(Self.model([saved], free: 2)).items.isEmpty, "it waits until its pages fit")
+    }
+
     @Test func admissionWaitsForPagesAndKeepsArrivalOrder() {
         let big = SequenceView(id: 1, arrival: 1, known: 200)
         let small = SequenceView(id: 2, arrival: 2, known: 10)

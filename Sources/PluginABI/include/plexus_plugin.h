@@ -41,8 +41,9 @@ extern "C" {
 
 /** ABI major version: a host refuses a plugin whose major differs. Bumped only for incompatible changes. */
 #define PX_ABI_MAJOR 1u
-/** ABI minor version: grows when fields or functions are appended. Host and plugin use min(host, plugin). */
-#define PX_ABI_MINOR 1u
+/** ABI minor version: grows when fields or functions are appended. Host and plugin use min(host, plugin).
+ *  1.1: graph functions. 1.2: the host may move a request's KV pages between steps (Specs/plugin-abi.md §8). */
+#define PX_ABI_MINOR 2u
 
 /** Name of the one symbol a plugin exports. */
 #define PX_ENTRY_SYMBOL "plexus_plugin_entry"

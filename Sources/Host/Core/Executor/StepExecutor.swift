@@ -24,12 +24,24 @@ struct StepExecutor {
         var outcome = Outcome()
         var stepItems: [StepItem] = []
         var scheduled: [(ScheduledSequence, StepPlan.Item)] = []
+        var restored: [ScheduledSequence] = []
+        defer {
+            for sequence in restored {
+                if let saved = sequence.savedKV { served.model.dropSavedKV(saved.buffer) }
+                sequence.savedKV = nil
+            }
+        }
         for item in plan.items {
             guard let sequence = served.sequence(item.sequence) else { continue }
             do throws(PluginError) {
                 let request = try requestFor(sequence, on: served)
                 if item.count == 0 { request.sink.cancel() }
                 served.pool.grow(&sequence.pages, to: item.pages)
+                if item.restore, let saved = sequence.savedKV {
+                    // Back into the first pages, on the stream before the step; the saved copy goes after the step.
+                    try served.model.restoreKV(saved.buffer, into: Array(sequence.pages.prefix(saved.pages)), on: stream)
+                    restored.append(sequence)
+                }
                 var stepItem = StepItem(request: request)
                 stepItem.pos = UInt32(item.start)
                 stepItem.tokens = Array(sequence.known[item.start..<(item.start + item.count)])

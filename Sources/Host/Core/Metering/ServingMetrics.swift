@@ -17,6 +17,7 @@ public final class ServingMetrics: Sendable {
         var deviceSeconds = 0.0
         var steps = 0
         var preemptions = 0
+        var kvSaves = 0
         var weightsResident = true
         var weightEvictions = 0
         var weightRestores = 0
@@ -56,6 +57,11 @@ public final class ServingMetrics: Sendable {
         }
     }
 
+    /// Preemptions of `model`'s sequences so far, and how many of them kept their KV in host memory.
+    public func preemptions(model: String) -> (total: Int, saved: Int) {
+        models.withLock { ($0[model]?.preemptions ?? 0, $0[model]?.kvSaves ?? 0) }
+    }
+
     /// Device seconds attributed to `model` so far (all keys).
     public func deviceSeconds(model: String) -> Double { models.withLock { $0[model]?.deviceSeconds ?? 0 } }
 
@@ -87,6 +93,7 @@ public final class ServingMetrics: Sendable {
             ("plexus_device_seconds_total", "counter", "Device time of the model's steps.", { $0.deviceSeconds }),
             ("plexus_steps_total", "counter", "Steps run.", { Double($0.steps) }),
             ("plexus_preemptions_total", "counter", "Sequences that gave their KV pages back under memory pressure.", { Double($0.preemptions) }),
+            ("plexus_kv_saves_total", "counter", "Preempted sequences whose KV was kept in host memory (the others recompute).", { Double($0.kvSaves) }),
             ("plexus_weights_resident", "gauge", "1 while the model's weights are in the memory it computes from.", { $0.weightsResident ? 1 : 0 }),
             ("plexus_weight_evictions_total", "counter", "Times the model's weights were parked in host memory.", { Double($0.weightEvictions) }),
             ("plexus_weight_restores_total", "counter", "Times the model's weights were brought back (wakes).", { Double($0.weightRestores) }),

@@ -207,6 +207,57 @@ public final class LoadedModel: @unchecked Sendable {
         }
     }
 
+    /// Whether the host may move the model's requests between KV pages (a plugin of ABI 1.2 or later keeps no page
+    /// index across steps), so a preempted sequence can keep its KV in host memory instead of recomputing it.
+    public var movesKV: Bool { kv != nil && plugin.descriptor.negotiatedMinor >= 2 }
+
+    /// Copies the bytes of `pages` of the KV arena, in order, into a new host buffer, on `stream` (ordered before
+    /// any later step reuses those pages).
+    func saveKV(pages: [UInt32], on stream: DeviceStream) throws(PluginError) -> HostBuffer {
+        guard let kv else { throw PluginError(status: Int32(PX_ERR_UNSUPPORTED), message: "the model keeps no KV", call: "kv swap (host)") }
+        let pageBytes = info.kvPageBytes
+        let (bytes, overflow) = pageBytes.multipliedReportingOverflow(by: UInt64(pages.count))
+        guard !overflow, bytes > 0 else { throw PluginError(status: Int32(PX_ERR_INVALID_ARGUMENT), message: "no pages to save", call: "kv swap (host)") }
+        let memory = plugin.services.memory
+        do throws(ServiceFailure) {
+            let saved = try memory.allocate(scope: scope.0, label: "kv swap \(id)", memory: UInt32(PX_MEMORY_PINNED_HOST),
+                                            residency: UInt32(PX_RESIDENCY_KV), bytes: bytes, alignment: 4096)
+            do throws(ServiceFailure) {
+                for (index, page) in pages.enumerated() {
+                    try stream.copy(to: saved, at: UInt64(index) * pageBytes, from: kv.buffer, at: UInt64(page) * pageBytes, bytes: pageBytes)
+                }
+            } catch {
+                stream.synchronizeAll()
+                memory.account(released: saved)
+                throw error
+            }
+            return saved
+        } catch {
+            throw PluginError(status: Int32(error.status), message: "saving KV pages: \(error.message)", call: "kv swap (host)")
+        }
+    }
+
+    /// Copies a buffer from `saveKV` back into `pages` of the KV arena, on `stream` (before the step that uses them).
+    func restoreKV(_ saved: HostBuffer, into pages: [UInt32], on stream: DeviceStream) throws(PluginError) {
+        guard let kv else { throw PluginError(status: Int32(PX_ERR_UNSUPPORTED), message: "the model keeps no KV", call: "kv swap (host)") }
+        let pageBytes = info.kvPageBytes
+        guard UInt64(pages.count) * pageBytes == saved.bytes else {
+            throw PluginError(status: Int32(PX_ERR_INVALID_ARGUMENT), message: "restoring \(saved.bytes) bytes into \(pages.count) pages", call: "kv swap (host)")
+        }
+        do throws(ServiceFailure) {
+            for (index, page) in pages.enumerated() {
+                try stream.copy(to: kv.buffer, at: UInt64(page) * pageBytes, from: saved, at: UInt64(index) * pageBytes, bytes: pageBytes)
+            }
+        } catch {
+            throw PluginError(status: Int32(error.status), message: "restoring KV pages: \(error.message)", call: "kv swap (host)")
+        }
+    }
+
+    /// Frees a buffer from `saveKV` once nothing on the stream reads it any more.
+    func dropSavedKV(_ saved: HostBuffer) {
+        plugin.services.memory.account(released: saved)
+    }
+
     /// The model's weight buffers, in allocation order (what the memory tiers move).
     func weightBuffers() -> [HostBuffer] {
         let scope = self.scope.0

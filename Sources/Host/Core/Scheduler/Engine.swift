@@ -227,9 +227,13 @@ final class Engine: @unchecked Sendable {
         }
         for id in plan.preempted {
             guard let sequence = model.sequence(id) else { continue }
+            let saved = model.savesKV ? try? model.model.saveKV(pages: sequence.pages, on: executor.stream) : nil
+            if let saved { sequence.savedKV = (saved, sequence.pages.count) } else { sequence.computed = 0 }
             model.pool.release(&sequence.pages)
-            sequence.computed = 0
-            metrics.update(model.id) { $0.preemptions += 1 }
+            metrics.update(model.id) { metrics in
+                metrics.preemptions += 1
+                if saved != nil { metrics.kvSaves += 1 }
+            }
         }
     }
 

@@ -19,6 +19,9 @@ final class ScheduledSequence: @unchecked Sendable {
     /// Positions whose K/V sit in `pages`.
     var computed = 0
     var pages: [UInt32] = []
+    /// The KV of `computed` positions, saved in host memory while the sequence is preempted (it gave its pages back
+    /// and will continue where it stopped), and how many pages it fills.
+    var savedKV: (buffer: HostBuffer, pages: Int)?
     /// The plugin's request, from the first step that includes the sequence.
     var request: ModelRequest?
     var output: TextOutput
@@ -58,6 +61,7 @@ final class ScheduledSequence: @unchecked Sendable {
     func view(keyTime: Double = 0) -> SequenceView {
         SequenceView(id: id, priority: priority, arrival: arrival, known: known.count, computed: computed,
                      pages: pages.count, hasRequest: request != nil, isCancelled: isCancelled || hasEnded, keyTime: keyTime,
+                     saved: savedKV?.pages ?? 0,
                      startBy: deadline)
     }
 

@@ -124,6 +124,11 @@ private struct Planner {
         for sequence in live where sequence.pages == 0 && !planned.contains(sequence.id) && !preempted.contains(sequence.id) {
             guard items > 0, tokens > 0 else { return }
             guard model.pagesFor(tokens: sequence.known + 1) <= free - headroom else { return }
+            if sequence.saved > 0 {
+                // Its KV waits in host memory: it goes back into the new pages and the sequence continues.
+                if prefill(sequence, holding: 0) { plan.items[plan.items.count - 1].restore = true }
+                continue
+            }
             var restart = sequence
             restart.computed = 0
             _ = prefill(restart, holding: 0)

@@ -16,12 +16,15 @@ public struct SequenceView: Equatable, Sendable {
     /// Virtual time of the sequence's API key (device seconds its requests used, from when the key last became
     /// active): within a priority class, the key that used less goes first (fair share per key).
     public var keyTime: Double
+    /// Pages of KV saved in host memory by a preemption (0: none): the sequence has no pages, its `computed`
+    /// positions wait there, and it continues where it stopped once admitted again.
+    public var saved: Int
     /// Monotonic seconds by which the sequence must start, if it has a deadline.
     public var startBy: Double?
 
     public init(id: UInt64, priority: GenerationRequest.Priority = .interactive, arrival: UInt64, known: Int,
                 computed: Int = 0, pages: Int = 0, hasRequest: Bool = false, isCancelled: Bool = false, keyTime: Double = 0,
-                startBy: Double? = nil) {
+                saved: Int = 0, startBy: Double? = nil) {
         self.id = id
         self.priority = priority
         self.arrival = arrival
@@ -31,6 +34,7 @@ public struct SequenceView: Equatable, Sendable {
         self.hasRequest = hasRequest
         self.isCancelled = isCancelled
         self.keyTime = keyTime
+        self.saved = saved
         self.startBy = startBy
     }
 

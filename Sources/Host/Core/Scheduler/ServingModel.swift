@@ -20,6 +20,9 @@ final class ServingModel: @unchecked Sendable {
     let grammars = GrammarCache()
     /// Never evicted (the catalog's `always_resident`).
     let pinned: Bool
+    /// A preempted sequence's KV is saved in host memory (and restored when it continues) instead of recomputed:
+    /// the plugin allows pages to move (ABI 1.2) and the spec does not turn it off.
+    let savesKV: Bool
     /// The class of requests that do not name one (the catalog's `priority`).
     let priority: GenerationRequest.Priority
     /// Weight bytes the memory tiers move for this model (its file mappings excluded).
@@ -37,7 +40,7 @@ final class ServingModel: @unchecked Sendable {
 
     init(id: String, model: LoadedModel, frontend: TextFrontend, weight: Double = 1, maxWaiting: Int = 256,
          sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds, pinned: Bool = false,
-         priority: GenerationRequest.Priority = .interactive) {
+         priority: GenerationRequest.Priority = .interactive, savesKV: Bool = true) {
         self.id = id
         self.model = model
         self.frontend = frontend
@@ -46,6 +49,7 @@ final class ServingModel: @unchecked Sendable {
         self.sliceSeconds = sliceSeconds
         self.pinned = pinned
         self.priority = priority
+        self.savesKV = savesKV && model.movesKV
         movableWeightBytes = model.movableWeightBytes
         pool = KVPagePool(pages: model.kvPageCount)
     }
@@ -96,6 +100,10 @@ final class ServingModel: @unchecked Sendable {
     @discardableResult
     func retire(_ sequence: ScheduledSequence) -> Bool {
         pool.release(&sequence.pages)
+        if let saved = sequence.savedKV {
+            model.dropSavedKV(saved.buffer)
+            sequence.savedKV = nil
+        }
         if let request = sequence.request { model.destroy(request) }
         sequence.request = nil
         guard let index = sequences.firstIndex(where: { $0 === sequence }) else { return false }

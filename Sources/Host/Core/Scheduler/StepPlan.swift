@@ -13,20 +13,24 @@ public struct StepPlan: Equatable, Sendable {
         public var sample: Bool
         /// KV pages the sequence holds once the step is planned (covering start + count positions).
         public var pages: Int
+        /// The sequence's KV saved by a preemption goes back into its first pages before the step.
+        public var restore: Bool
 
-        public init(sequence: UInt64, start: Int, count: Int, sample: Bool, pages: Int) {
+        public init(sequence: UInt64, start: Int, count: Int, sample: Bool, pages: Int, restore: Bool = false) {
             self.sequence = sequence
             self.start = start
             self.count = count
             self.sample = sample
             self.pages = pages
+            self.restore = restore
         }
     }
 
     /// The model the step runs.
     public var model: String
     public var items: [Item] = []
-    /// Sequences that give their KV pages back before the step (memory pressure); they recompute later.
+    /// Sequences that give their KV pages back before the step (memory pressure): they continue later, from KV the
+    /// host saved when the plugin allows pages to move (ABI 1.2), else by recomputing from position 0.
     public var preempted: [UInt64] = []
     /// Sequences cancelled before they reached the plugin: they end without a step.
     public var dropped: [UInt64] = []

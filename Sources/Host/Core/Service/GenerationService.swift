@@ -184,7 +184,8 @@ public final class GenerationService: ModelService {
             }
         }
         return ServingModel(id: spec.id, model: model, frontend: frontend, weight: spec.weight, maxWaiting: spec.maxWaiting,
-                            sliceSeconds: spec.sliceSeconds, pinned: spec.alwaysResident, priority: spec.priority)
+                            sliceSeconds: spec.sliceSeconds, pinned: spec.alwaysResident, priority: spec.priority,
+                            savesKV: spec.savesKV)
     }
 
     /// Takes a model out of service (it drains, then unloads) and gives back its pinned weight reservation.

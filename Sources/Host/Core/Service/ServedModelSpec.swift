@@ -14,6 +14,9 @@ public struct ServedModelSpec: Sendable {
     public var kvBytes: UInt64 = 256 << 20
     /// The catalog's `residency: always_resident`: the weights are never evicted to make room for another model.
     public var alwaysResident = false
+    /// A preempted sequence keeps its KV in host memory when the plugin allows pages to move (ABI 1.2); false makes
+    /// it recompute instead (for comparisons).
+    public var savesKV = true
     /// The class of the model's requests that do not name one (`service_tier` in the API).
     public var priority = GenerationRequest.Priority.interactive
     /// How long one prefill slice of this model may hold the stream while another sequence waits for a token.
@@ -31,7 +34,7 @@ public struct ServedModelSpec: Sendable {
     func sameServing(as other: ServedModelSpec) -> Bool {
         id == other.id && aliases == other.aliases && paths == other.paths && weight == other.weight
             && maxWaiting == other.maxWaiting && kvBytes == other.kvBytes && alwaysResident == other.alwaysResident
-            && sliceSeconds == other.sliceSeconds && priority == other.priority
+            && sliceSeconds == other.sliceSeconds && priority == other.priority && savesKV == other.savesKV
             && options.map { "\($0.0)=\($0.1)" } == other.options.map { "\($0.0)=\($0.1)" }
     }
 }
