@@ -116,6 +116,17 @@ struct SchedulerTests {
         #expect(Scheduler.plan(Self.model([saved], free: 2)).items.isEmpty, "it waits until its pages fit")
     }
 
+    /// A running prefill with no room for its next chunk takes pages from a less urgent sequence, as a decode does.
+    /// The state a benchmark hung in: the older sequence part-way through its (recomputed) prompt, the newer one
+    /// decoding at a page boundary, no page free: each waited for the other's pages and the engine went idle.
+    @Test func aRunningPrefillPreemptsALessUrgentSequenceForPages() {
+        let prefilling = SequenceView(id: 1, arrival: 1, known: 537, computed: 512, pages: 32, hasRequest: true)
+        let decoding = SequenceView(id: 2, arrival: 2, known: 529, computed: 528, pages: 33, hasRequest: true)
+        let plan = Scheduler.plan(Self.model([prefilling, decoding], free: 0, tokens: 512))
+        #expect(plan.preempted == [2])
+        #expect(plan.items == [StepPlan.Item(sequence: 1, start: 512, count: 25, sample: true, pages: 34)])
+    }
+
     @Test func admissionWaitsForPagesAndKeepsArrivalOrder() {
         let big = SequenceView(id: 1, arrival: 1, known: 200)
         let small = SequenceView(id: 2, arrival: 2, known: 10)
@@ -256,6 +267,13 @@ struct SchedulerTests {
             #expect(!plan.preempted.contains(item.sequence))
         }
         #expect(free >= 0, "plan over-commits KV pages")
+        // Progress: while sequences hold pages and the arena could hold the largest of them, the step does something
+        // (two running sequences must never each wait for the other's pages: a benchmark found that deadlock).
+        let holders = view.sequences.filter { $0.pages > 0 && !$0.isCancelled }
+        let arena = view.freePages + holders.reduce(0) { $0 + $1.pages }
+        if let largest = holders.map(\.known).max(), view.pagesFor(tokens: largest + 1) <= arena {
+            #expect(plan.runsStep || !plan.preempted.isEmpty, "no progress: \(view.sequences)")
+        }
         for dropped in plan.dropped { #expect(byID[dropped]!.isCancelled && !byID[dropped]!.hasRequest) }
     }
 }

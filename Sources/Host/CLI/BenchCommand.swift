@@ -10,6 +10,7 @@ enum BenchCommand {
                plexus bench cuda [--json]
                plexus bench scheduler --chat FILE --job FILE [-n 64] [--slice-ms 18] [--threads N] [--plugins DIR]... [--json]
                plexus bench wake FILE.gguf [-r 6] [--threads N] [--plugins DIR]... [--json]
+               plexus bench preemption FILE.gguf [-n 200] [-r 2] [--threads N] [--plugins DIR]... [--json]
 
           --model  prompt processing (pp: a prompt of p random tokens in one prefill) and generation (tg: n
                    single-token decode steps) in tokens/s, mean and standard deviation over r runs, as llama-bench;
@@ -23,6 +24,8 @@ enum BenchCommand {
           wake   waking an evicted model: two copies of FILE (LLM plugin, weights=copy) under a weight budget
                  that holds one, requests alternating between them; restore bandwidth vs a memcpy of the same
                  bytes (the link on a CPU host), time to first token when the request wakes its model vs resident
+          preemption  four long generations through a KV arena of one context (1024 tokens), twice: with a preempted
+                 sequence's KV kept in host memory, and recomputed from position 0 (wall time, device time, preemptions)
           cuda   empty-kernel launch through the host table vs raw cuLaunchKernel, 100 empty kernels replayed as one
                  graph (graph_begin/graph_end) vs launched one by one, 4-stream overlap, pinned and
                  pageable host-to-device bandwidth, evict/restore bandwidth vs the measured link (needs a GPU)
@@ -95,9 +98,10 @@ enum BenchCommand {
         let json = arguments.flag("--json")
         if let model = try arguments.value("--model") { return try benchModel(model, arguments, json: json) }
         let threads = try arguments.threads()
-        let target = try arguments.positional("what to benchmark (cpu, cuda or scheduler)")
+        let target = try arguments.positional("what to benchmark (cpu, cuda, scheduler, wake or preemption)")
         if target == "scheduler" { return try benchScheduler(arguments, threads: threads, json: json) }
         if target == "wake" { return try benchWake(arguments, threads: threads, json: json) }
+        if target == "preemption" { return try benchPreemption(arguments, threads: threads, json: json) }
         try arguments.finish()
         let results: [BenchResult]
         switch target {
@@ -153,15 +157,34 @@ enum BenchCommand {
         return report(json: json) { try await benchmark.run() }
     }
 
+    private static func benchPreemption(_ arguments: ArgumentList, threads: Int?, json: Bool) throws(UsageError) -> Int32 {
+        var arguments = arguments
+        let tokens = max(8, try count(&arguments, "-n", default: 200))
+        let rounds = max(1, try count(&arguments, "-r", default: 2))
+        let directories = try arguments.values("--plugins")
+        let path = try arguments.positional("the model file")
+        try arguments.finish()
+        guard let service = loadService([("saving", path), ("recomputing", path)], options: [("context_length", "1024")], budget: nil,
+                                        threads: threads, directories: directories, change: { spec in
+            spec.kvBytes = 1   // one context's pages
+            spec.savesKV = spec.id == "saving"
+        }) else { return 1 }
+        defer { service.shutdown() }
+        let benchmark = PreemptionBenchmark(service: service, saving: "saving", recomputing: "recomputing", tokens: tokens, rounds: rounds)
+        return report(json: json) { try await benchmark.run() }
+    }
+
     /// A service on the CPU with `models` loaded (context 4096 plus `options`); nil, after saying why, if one failed.
     private static func loadService(_ models: [(String, String)], options: [(String, String)], budget: UInt64?, threads: Int?,
-                                    sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds, directories: [String]) -> GenerationService? {
+                                    sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds, directories: [String],
+                                    change: (inout ServedModelSpec) -> Void = { _ in }) -> GenerationService? {
         let service = GenerationService(devices: DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: threads),
                                         pluginDirectories: directories, environment: ProcessEnvironment.current(), weightBudget: budget)
         for (id, path) in models {
             var spec = ServedModelSpec(id: id, paths: [path])
             spec.options = [("context_length", "4096")] + options
             spec.sliceSeconds = sliceSeconds
+            change(&spec)
             service.load(spec)
         }
         service.waitForLoads()

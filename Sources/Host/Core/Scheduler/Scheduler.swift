@@ -107,9 +107,17 @@ private struct Planner {
         }
     }
 
-    /// Sequences part-way through their prompt feed their next chunk, as pages allow (sliced, see `prefill`).
+    /// Sequences part-way through their prompt feed their next chunk, as pages allow (sliced, see `prefill`). One
+    /// with no room for its next token takes pages from less urgent sequences, as a decode does: otherwise a prefill
+    /// and a decode could each wait for the other's pages forever (a benchmark found that deadlock).
     mutating func planPrefills() {
-        for sequence in live where sequence.pages > 0 && sequence.pending > 1 && !planned.contains(sequence.id) {
+        var index = 0
+        while index < live.count {
+            let sequence = live[index]
+            index += 1
+            guard sequence.pages > 0, sequence.pending > 1, !planned.contains(sequence.id), items > 0, tokens > 0 else { continue }
+            let need = model.pagesFor(tokens: sequence.computed + 1) - sequence.pages
+            if need > free && !preemptLeastUrgent(after: index - 1, toFree: need) { continue }
             prefill(sequence, holding: sequence.pages)
         }
     }
