@@ -65,6 +65,9 @@ struct SchedulerTests {
         let n = PrefillSlice(seconds: 0.010, cost: stepped).tokens(from: 800)
         #expect(stepped.seconds(from: 800, count: n) <= 0.010 && stepped.seconds(from: 800, count: n + 1) > 0.010 && n < late)
         #expect(PrefillSlice(seconds: 0.005, cost: stepped).tokens(from: 0) == PrefillSlice.minimumTokens)
+        // A short prompt goes whole: its own step cost would be paid again for every cut.
+        #expect(PrefillSlice(seconds: 0.005, cost: stepped).tokens(from: 0, pending: 14) == 14)
+        #expect(PrefillSlice(seconds: 0.005, cost: stepped).tokens(from: 0, pending: 40) == PrefillSlice.minimumTokens)
         let view = Self.model([SequenceView(id: 1, arrival: 1, known: 2000, computed: 1600, pages: 100, hasRequest: true),
                                Self.decoding(2, at: 20)], free: 200, tokens: 512)
         var sliced = view

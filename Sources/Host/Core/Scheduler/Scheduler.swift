@@ -150,8 +150,8 @@ private struct Planner {
         // Slice while someone waits for a token: a sequence decoding in this step, interactive work of another
         // model, or (batch work is never in a hurry) a batch prefill, which takes at most 4 slices.
         let decoding = model.othersInteractive || plan.items.contains { $0.count == 1 && $0.sample }
-        let slice = decoding ? model.slice.tokens(from: sequence.computed)
-                  : sequence.priority == .batch ? model.slice.tokens(from: sequence.computed, slices: 4) : tokens
+        let slice = decoding ? model.slice.tokens(from: sequence.computed, pending: sequence.pending)
+                  : sequence.priority == .batch ? model.slice.tokens(from: sequence.computed, pending: sequence.pending, slices: 4) : tokens
         let cap = min(tokens, slice)
         let fits = (held + free) * model.pageTokens - sequence.computed
         let count = min(sequence.pending, cap, fits)
