@@ -174,7 +174,7 @@ enum BenchCommand {
         return report(json: json) { try await benchmark.run() }
     }
 
-    /// A service on the CPU with `models` loaded (context 4096 plus `options`); nil, after saying why, if one failed.
+    /// A service on the CPU with `models` loaded (`options`, with a 4096-token context unless they set one); nil, after saying why, if one failed.
     private static func loadService(_ models: [(String, String)], options: [(String, String)], budget: UInt64?, threads: Int?,
                                     sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds, directories: [String],
                                     change: (inout ServedModelSpec) -> Void = { _ in }) -> GenerationService? {
@@ -182,7 +182,8 @@ enum BenchCommand {
                                         pluginDirectories: directories, environment: ProcessEnvironment.current(), weightBudget: budget)
         for (id, path) in models {
             var spec = ServedModelSpec(id: id, paths: [path])
-            spec.options = [("context_length", "4096")] + options
+            // 4096 unless the benchmark sets its own context length.
+            spec.options = (options.contains { $0.0 == "context_length" } ? [] : [("context_length", "4096")]) + options
             spec.sliceSeconds = sliceSeconds
             change(&spec)
             service.load(spec)

@@ -188,9 +188,9 @@ final class Engine: @unchecked Sendable {
             trace.record(StepTrace.Step(model: model.id, start: started, end: started + outcome.seconds, tokens: plan.tokenCount))
         }
         applyAborts(outcome, on: model)
-        charge(model, plan: plan, outcome: outcome)
+        let byKey = charge(model, plan: plan, outcome: outcome)
         update(model, with: outcome)
-        recordStep(model, plan: plan, outcome: outcome)
+        recordStep(model, plan: plan, outcome: outcome, byKey: byKey)
         if let least = models.filter({ !$0.sequences.isEmpty }).map(\.virtualTime).min() { virtualFloor = max(virtualFloor, least) }
         return plan.runsStep || !plan.dropped.isEmpty || !plan.expired.isEmpty
     }
@@ -332,26 +332,26 @@ final class Engine: @unchecked Sendable {
     }
 
     /// Charges the step's device time to the model (its virtual time), to the sequences in it by tokens fed, and to
-    /// their keys; before `update`, so that a sequence that ends in this step reports the step in its usage.
-    private func charge(_ model: ServingModel, plan: StepPlan, outcome: StepExecutor.Outcome) {
+    /// their keys; before `update`, so that a sequence that ends in this step reports the step in its usage. Returns
+    /// the device seconds by key, for the metrics.
+    private func charge(_ model: ServingModel, plan: StepPlan, outcome: StepExecutor.Outcome) -> [String: Double] {
         let interactive = outcome.events.contains { $0.0.priority == .interactive }
         model.virtualTime += Scheduler.charge(seconds: outcome.seconds, weight: model.weight, interactive: interactive)
         model.measure(stepSeconds: outcome.seconds, items: plan.items)
         let fed = max(plan.tokenCount, 1)
-        var virtualByKey: [String: Double] = [:]
+        var byKey: [String: Double] = [:], virtualByKey: [String: Double] = [:]
         for (sequence, item, _) in outcome.events {
             let share = outcome.seconds * Double(plan.tokenCount == 0 ? 1 : item.count) / Double(plan.tokenCount == 0 ? outcome.events.count : fed)
             sequence.deviceSeconds += share
-            sequence.lastShare = share
+            byKey[sequence.apiKey ?? "", default: 0] += share
             virtualByKey[sequence.apiKey ?? "", default: 0] += share / sequence.keyWeight
         }
         for (key, seconds) in virtualByKey { keyTimes.charge(key, seconds: seconds) }
+        return byKey
     }
 
     /// Records the step in the model's metrics: device time by key, queue depth, running sequences, KV pages.
-    private func recordStep(_ model: ServingModel, plan: StepPlan, outcome: StepExecutor.Outcome) {
-        var byKey: [String: Double] = [:]
-        for (sequence, _, _) in outcome.events { byKey[sequence.apiKey ?? "", default: 0] += sequence.lastShare }
+    private func recordStep(_ model: ServingModel, plan: StepPlan, outcome: StepExecutor.Outcome, byKey: [String: Double]) {
         let waitingCount = model.waitingCount
         let running = model.sequences.count - waitingCount
         let used = model.pool.used

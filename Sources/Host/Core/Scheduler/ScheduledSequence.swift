@@ -32,9 +32,8 @@ final class ScheduledSequence: @unchecked Sendable {
     /// Counted out of the model's waiting queue (first step, or ended before one).
     var leftQueue = false
     let timing: SequenceTiming
-    /// Device seconds attributed to this sequence, and its share of the last step it was in.
+    /// Device seconds attributed to this sequence.
     var deviceSeconds = 0.0
-    var lastShare = 0.0
     private let cancelFlag = Atomic<Bool>(false)
     private let continuation: AsyncStream<GenerationEvent>.Continuation
 
