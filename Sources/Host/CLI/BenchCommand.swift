@@ -8,9 +8,10 @@ enum BenchCommand {
                             [--device cpu|cuda|cuda:N] [--option K=V]... [--plugins DIR]... [--json]
                plexus bench cpu [--threads N] [--json]
                plexus bench cuda [--json]
-               plexus bench scheduler --chat FILE --job FILE [-n 64] [--slice-ms 18] [--threads N] [--plugins DIR]... [--json]
-               plexus bench wake FILE.gguf [-r 6] [--threads N] [--plugins DIR]... [--json]
-               plexus bench preemption FILE.gguf [-n 200] [-r 2] [--threads N] [--plugins DIR]... [--json]
+               plexus bench scheduler --chat FILE --job FILE [-n 64] [--slice-ms 18] [ENGINE OPTIONS]
+               plexus bench wake FILE.gguf [-r 6] [ENGINE OPTIONS]
+               plexus bench preemption FILE.gguf [-n 200] [-r 2] [ENGINE OPTIONS]
+                 ENGINE OPTIONS: [--device cpu|cuda|cuda:N] [--threads N] [--plugins DIR]... [--json]
 
           --model  prompt processing (pp: a prompt of p random tokens in one prefill) and generation (tg: n
                    single-token decode steps) in tokens/s, mean and standard deviation over r runs, as llama-bench;
@@ -23,9 +24,10 @@ enum BenchCommand {
                  job of the other model (--job: a 1400-word prompt + n tokens, batch priority)
           wake   waking an evicted model: two copies of FILE (LLM plugin, weights=copy) under a weight budget
                  that holds one, requests alternating between them; restore bandwidth vs a memcpy of the same
-                 bytes (the link on a CPU host), time to first token when the request wakes its model vs resident
+                 bytes (the link on a CPU host; a pinned host-to-device copy on a GPU), time to first token when the request wakes its model vs resident
           preemption  four long generations through a KV arena of one context (1024 tokens), twice: with a preempted
                  sequence's KV kept in host memory, and recomputed from position 0 (wall time, device time, preemptions)
+          scheduler, wake and preemption run the engine as `plexus serve` does, on --device (default cpu)
           cuda   empty-kernel launch through the host table vs raw cuLaunchKernel, 100 empty kernels replayed as one
                  graph (graph_begin/graph_end) vs launched one by one, 4-stream overlap, pinned and
                  pageable host-to-device bandwidth, evict/restore bandwidth vs the measured link (needs a GPU)
@@ -128,10 +130,10 @@ enum BenchCommand {
         }
         let tokens = try count(&arguments, "-n", default: 64)
         let sliceMilliseconds = try count(&arguments, "--slice-ms", default: Int(ServedModelSpec.defaultSliceSeconds * 1000))
-        let directories = try arguments.values("--plugins")
+        let engine = try EngineOptions(&arguments, threads: threads)
         try arguments.finish()
-        guard let service = loadService([("chat", chat), ("job", job)], options: [], budget: nil, threads: threads,
-                                        sliceSeconds: Double(sliceMilliseconds) / 1000, directories: directories) else { return 1 }
+        guard let service = loadService([("chat", chat), ("job", job)], options: [], budget: nil, engine: engine,
+                                        sliceSeconds: Double(sliceMilliseconds) / 1000) else { return 1 }
         defer { service.shutdown() }
         let benchmark = SchedulerBenchmark(service: service, chatModel: "chat", jobModel: "job", tokens: max(tokens, 8))
         return report(json: json) { try await benchmark.run() }
@@ -140,7 +142,7 @@ enum BenchCommand {
     private static func benchWake(_ arguments: ArgumentList, threads: Int?, json: Bool) throws(UsageError) -> Int32 {
         var arguments = arguments
         let rounds = max(2, try count(&arguments, "-r", default: 6))
-        let directories = try arguments.values("--plugins")
+        let engine = try EngineOptions(&arguments, threads: threads)
         let path = try arguments.positional("the model file")
         try arguments.finish()
         var info = stat()
@@ -148,12 +150,13 @@ enum BenchCommand {
             Output.error("plexus: cannot read \(path)")
             return 1
         }
-        // A budget of one and a half files: one copy fits, two do not.
+        // A budget of one and a half files: one copy fits, two do not. On the CPU the weights must be the host's
+        // allocation to be movable (weights=copy); on a GPU they always are.
         let budget = UInt64(info.st_size) + UInt64(info.st_size) / 2
-        guard let service = loadService([("a", path), ("b", path)], options: [("weights", "copy")], budget: budget, threads: threads,
-                                        directories: directories) else { return 1 }
+        let options = engine.gpu == nil ? [("weights", "copy")] : []
+        guard let service = loadService([("a", path), ("b", path)], options: options, budget: budget, engine: engine) else { return 1 }
         defer { service.shutdown() }
-        let benchmark = WakeBenchmark(service: service, models: ("a", "b"), rounds: rounds)
+        let benchmark = WakeBenchmark(service: service, models: ("a", "b"), rounds: rounds, gpu: engine.gpu, cpu: engine.devices.cpu)
         return report(json: json) { try await benchmark.run() }
     }
 
@@ -161,11 +164,11 @@ enum BenchCommand {
         var arguments = arguments
         let tokens = max(8, try count(&arguments, "-n", default: 200))
         let rounds = max(1, try count(&arguments, "-r", default: 2))
-        let directories = try arguments.values("--plugins")
+        let engine = try EngineOptions(&arguments, threads: threads)
         let path = try arguments.positional("the model file")
         try arguments.finish()
         guard let service = loadService([("saving", path), ("recomputing", path)], options: [("context_length", "1024")], budget: nil,
-                                        threads: threads, directories: directories, change: { spec in
+                                        engine: engine, change: { spec in
             spec.kvBytes = 1   // one context's pages
             spec.savesKV = spec.id == "saving"
         }) else { return 1 }
@@ -174,12 +177,35 @@ enum BenchCommand {
         return report(json: json) { try await benchmark.run() }
     }
 
-    /// A service on the CPU with `models` loaded (`options`, with a 4096-token context unless they set one); nil, after saying why, if one failed.
-    private static func loadService(_ models: [(String, String)], options: [(String, String)], budget: UInt64?, threads: Int?,
-                                    sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds, directories: [String],
+    /// The engine a scheduler benchmark runs on: the device (`--device`, default cpu), the worker threads and the
+    /// plugin folders.
+    private struct EngineOptions {
+        let devices: DeviceSet
+        let choice: DeviceChoice
+        let directories: [String]
+        /// The GPU of a `--device cuda` choice, once found.
+        var gpu: CUDADevice? { if case .success(let gpu)? = choice.gpu(in: devices) { gpu } else { nil } }
+
+        init(_ arguments: inout ArgumentList, threads: Int?) throws(UsageError) {
+            choice = try arguments.device()
+            directories = try arguments.values("--plugins")
+            devices = choice.discover(environment: ProcessEnvironment.current(), cpuThreads: threads)
+        }
+    }
+
+    /// A service on `engine`'s device with `models` loaded (`options`, with a 4096-token context unless they set
+    /// one); nil, after saying why, if there is no such device or a model failed.
+    private static func loadService(_ models: [(String, String)], options: [(String, String)], budget: UInt64?, engine: EngineOptions,
+                                    sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds,
                                     change: (inout ServedModelSpec) -> Void = { _ in }) -> GenerationService? {
-        let service = GenerationService(devices: DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: threads),
-                                        pluginDirectories: directories, environment: ProcessEnvironment.current(), weightBudget: budget)
+        let service: GenerationService
+        switch GenerationService.open(on: engine.choice, devices: engine.devices, pluginDirectories: engine.directories,
+                                      environment: ProcessEnvironment.current(), weightBudget: budget) {
+        case .success(let opened): service = opened
+        case .failure(let noGPU):
+            Output.error("plexus: \(noGPU)")
+            return nil
+        }
         for (id, path) in models {
             var spec = ServedModelSpec(id: id, paths: [path])
             // 4096 unless the benchmark sets its own context length.

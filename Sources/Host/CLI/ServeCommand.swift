@@ -61,21 +61,12 @@ enum ServeCommand {
     private static func serve(_ plan: ServePlan, flags: ServeFlags, host: String, port: Int, environment: [String: String]) -> Int32 {
         let devices = DeviceSet.discover(environment: environment, cpuThreads: flags.threads)
         let service: GenerationService
-        switch flags.device.gpu(in: devices) {
-        case nil:
-            service = GenerationService(devices: devices, pluginDirectories: flags.directories, environment: environment,
-                                        weightBudget: flags.weightsMiB.map { $0 << 20 })
-        case .failure(let noGPU)?:
+        switch GenerationService.open(on: flags.device, devices: devices, pluginDirectories: flags.directories, environment: environment,
+                                      weightBudget: flags.weightsMiB.map { $0 << 20 }) {
+        case .success(let opened): service = opened
+        case .failure(let noGPU):
             Output.error("plexus: \(noGPU)")
             return 1
-        case .success(let gpu)?:
-            do {
-                service = try GenerationService(devices: devices, pluginDirectories: flags.directories, environment: environment,
-                                                weightBudget: flags.weightsMiB.map { $0 << 20 }, gpu: gpu)
-            } catch {
-                Output.error("plexus: no GPU: cuda:\(gpu.ordinal): \(error.description)")
-                return 1
-            }
         }
         for spec in plan.specs {
             Output.line("plexus: loading \(spec.id) from \(spec.paths[0])")

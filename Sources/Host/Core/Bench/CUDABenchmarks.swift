@@ -163,26 +163,38 @@ struct CUDABenchmarks {
         defer { gpu.free(device: device); gpu.free(device: device2); gpu.free(pinned: pinned); pageable.deallocate() }
         memset(pinned, 1, bytes)
         memset(pageable, 1, bytes)
-        func copy(_ body: () -> CUresult) throws(CUDAError) -> Double {
-            try check(body(), "cuMemcpy warm-up")
-            try check(api.cuStreamSynchronize(stream.handle), "cuStreamSynchronize")
-            var best = Double.infinity
-            for _ in 0..<3 {
-                best = min(best, try seconds { () throws(CUDAError) in
-                    try check(body(), "cuMemcpy")
-                    try check(api.cuStreamSynchronize(stream.handle), "cuStreamSynchronize")
-                })
-            }
-            return Double(bytes) / best / 1e9
-        }
-        let pinnedGBs = try copy { api.cuMemcpyHtoDAsync(device, pinned, bytes, stream.handle) }
-        let pageableGBs = try copy { api.cuMemcpyHtoDAsync(device, pageable, bytes, stream.handle) }
-        let d2d = try copy { api.cuMemcpyDtoDAsync(device2, device, bytes, stream.handle) }
+        let pinnedGBs = try copyBandwidth(bytes, on: stream) { api.cuMemcpyHtoDAsync(device, pinned, bytes, stream.handle) }
+        let pageableGBs = try copyBandwidth(bytes, on: stream) { api.cuMemcpyHtoDAsync(device, pageable, bytes, stream.handle) }
+        let d2d = try copyBandwidth(bytes, on: stream) { api.cuMemcpyDtoDAsync(device2, device, bytes, stream.handle) }
         return ([
             BenchResult(name: "host->device, pinned (256 MiB)", value: pinnedGBs, unit: "GB/s"),
             BenchResult(name: "host->device, pageable (256 MiB)", value: pageableGBs, unit: "GB/s", peerName: "pinned", peerValue: pinnedGBs),
             BenchResult(name: "device->device read+write (256 MiB)", value: 2 * d2d, unit: "GB/s"),
         ], pinnedGBs)
+    }
+
+    /// The pinned host-to-device link for `bytes` in GB/s: the peer of a weight restore of that size.
+    func pinnedLink(bytes: Int) throws(CUDAError) -> Double {
+        let stream = try gpu.makeStream(label: "bench link", urgent: false, pool: cpu.pool)
+        let device = try gpu.allocate(bytes: UInt64(bytes))
+        let pinned = try gpu.allocatePinned(bytes: UInt64(bytes))
+        defer { gpu.free(device: device); gpu.free(pinned: pinned) }
+        memset(pinned, 1, bytes)
+        return try copyBandwidth(bytes, on: stream) { api.cuMemcpyHtoDAsync(device, pinned, bytes, stream.handle) }
+    }
+
+    /// GB/s of the fastest of 3 copies of `bytes` (after one warm-up), each enqueued by `body` on `stream`.
+    private func copyBandwidth(_ bytes: Int, on stream: CUDAStream, _ body: () -> CUresult) throws(CUDAError) -> Double {
+        try check(body(), "cuMemcpy warm-up")
+        try check(api.cuStreamSynchronize(stream.handle), "cuStreamSynchronize")
+        var best = Double.infinity
+        for _ in 0..<3 {
+            best = min(best, try seconds { () throws(CUDAError) in
+                try check(body(), "cuMemcpy")
+                try check(api.cuStreamSynchronize(stream.handle), "cuStreamSynchronize")
+            })
+        }
+        return Double(bytes) / best / 1e9
     }
 
     /// 1 GiB of weights evicted to pinned host memory and restored, over 2 and 4 streams, against the link.

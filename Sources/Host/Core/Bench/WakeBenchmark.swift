@@ -3,18 +3,23 @@ import Glibc
 /// Benchmark (d) of the scheduler: waking an evicted model. Two models share a weight budget that holds one, so
 /// every request to the other wakes it (its weights come back from pinned host memory while the first is parked).
 /// Reports the restore bandwidth against the link in the same process (on a CPU host the link is a memcpy of the
-/// same bytes; on a GPU it would be the pinned host-to-device copy), and the time to first token of a request that
+/// same bytes; with the engine on a GPU, a pinned host-to-device copy of them), and the time to first token of a request that
 /// wakes its model against the same request to the model once resident (never a timed test).
 public struct WakeBenchmark: Sendable {
     public let service: GenerationService
     /// Two loaded models whose weights the budget cannot hold together.
     public let models: (String, String)
     public let rounds: Int
+    /// The GPU the service's engine runs on (nil on the CPU), and the CPU device: where the link is measured.
+    public let gpu: CUDADevice?
+    public let cpu: CPUDevice
 
-    public init(service: GenerationService, models: (String, String), rounds: Int = 5) {
+    public init(service: GenerationService, models: (String, String), rounds: Int = 5, gpu: CUDADevice?, cpu: CPUDevice) {
         self.service = service
         self.models = models
         self.rounds = rounds
+        self.gpu = gpu
+        self.cpu = cpu
     }
 
     func request(_ model: String) -> GenerationRequest {
@@ -53,11 +58,19 @@ public struct WakeBenchmark: Sendable {
             bandwidths.append(Double(bytes) / (after.restoreSeconds - before.restoreSeconds))
             resident.append(try await timeToFirstToken(request(model)))
         }
-        let link = Double(bytes) / Self.memcpySeconds(Int(bytes)) / 1e9
+        let link: Double
+        if let gpu {
+            do throws(CUDAError) { link = try CUDABenchmarks(gpu: gpu, cpu: cpu).pinnedLink(bytes: Int(bytes)) } catch {
+                throw ServiceError(.internalError, "measuring the pinned link: \(error.description)")
+            }
+        } else {
+            link = Double(bytes) / Self.memcpySeconds(Int(bytes)) / 1e9
+        }
+        let linkName = gpu == nil ? "one memcpy thread (the link)" : "pinned host->device copy (the link)"
         let bandwidth = SchedulerBenchmark.percentile(bandwidths, 50) / 1e9
         let (wake, warm) = (SchedulerBenchmark.percentile(woken, 50), SchedulerBenchmark.percentile(resident, 50))
         return [
-            BenchResult(name: "wake: restore bandwidth, median of \(rounds)", value: bandwidth, unit: "GB/s", peerName: "one memcpy thread (the link)",
+            BenchResult(name: "wake: restore bandwidth, median of \(rounds)", value: bandwidth, unit: "GB/s", peerName: linkName,
                         peerValue: link, note: "\(FixedPoint.mebibytes(bytes)) of weights, 2 copy lanes, 8 MiB chunks"),
             BenchResult(name: "wake: time to first token of a request that wakes its model, p50", value: wake * 1e3, unit: "ms",
                         peerName: "same request, model resident", peerValue: warm * 1e3,
