@@ -55,7 +55,8 @@ import Testing
             _ = try expectError(try await fetch(server, "POST", "/v1/embeddings", body: #"{"model":"x","input":"x"}"#),
                                 status: 404, code: "model_not_found")
             let images = try await fetch(server, "POST", "/v1/images/generations", body: #"{"model":"chat","prompt":"a cat"}"#)
-            #expect(try expectError(images, status: 400, code: "unsupported").error.message.contains("generates images"))
+            #expect(try expectError(images, status: 400, code: "unsupported").error.message
+                    == "model org/chat-1 serves chat and completion; it does not serve image generation")
 
             let boundary = "XyZ"
             let form = "--\(boundary)\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\na cat\r\n"

@@ -33,12 +33,29 @@ final class ScriptedModelService: ModelService, Sendable {
 
     private let served: Mutex<[ServedModel]>
     private let script: @Sendable (GenerationRequest) -> Reply
+    /// What image generations answer (nil: the service has no image model).
+    private let imageScript: (@Sendable (ImageGenerationRequest) -> [GenerationEvent])?
+    /// Every image request, in order.
+    let imageRequests = Mutex<[ImageGenerationRequest]>([])
     private let started = Mutex<[Generation]>([])
     private let nextID = Atomic<UInt64>(1)
 
-    init(models: [ServedModel] = [.chatModel()], script: @escaping @Sendable (GenerationRequest) -> Reply) {
+    init(models: [ServedModel] = [.chatModel()], script: @escaping @Sendable (GenerationRequest) -> Reply,
+         images: (@Sendable (ImageGenerationRequest) -> [GenerationEvent])? = nil) {
         served = Mutex(models)
         self.script = script
+        imageScript = images
+    }
+
+    func generateImages(_ request: ImageGenerationRequest) throws(ServiceError) -> GenerationHandle {
+        guard let imageScript else { throw ServiceError(.unsupported, "no image model is served", param: "model") }
+        imageRequests.withLock { $0.append(request) }
+        let events = imageScript(request)
+        let stream = AsyncStream<GenerationEvent> { continuation in
+            events.forEach { continuation.yield($0) }
+            continuation.finish()
+        }
+        return GenerationHandle(id: nextID.add(1, ordering: .relaxed).oldValue, events: stream) {}
     }
 
     var generations: [Generation] { started.withLock { $0 } }
@@ -102,6 +119,10 @@ struct TestFailure: Error, CustomStringConvertible {
 }
 
 extension ServedModel {
+    static func imageModel(id: String = "digits") -> ServedModel {
+        ServedModel(id: id, status: .ready, capabilities: [.image], created: 1_700_000_000, contextLength: 0)
+    }
+
     static func chatModel(id: String = "org/chat-1", status: Status = .ready) -> ServedModel {
         ServedModel(id: id, aliases: ["chat"], status: status, capabilities: [.chat, .completion], created: 1_700_000_000,
                     contextLength: 4096)

@@ -14,6 +14,7 @@ import Testing
         var failure: ServiceError?
         var started: Int?
         var logprobs: [TokenLogprob] = []
+        var images: [Int: GeneratedImage] = [:]
         var events = 0
     }
 
@@ -57,6 +58,7 @@ import Testing
                 case .finished(let reason, let usage):
                     result.finish = reason
                     result.usage = usage
+                case .image(let index, let image): result.images[index] = image
                 case .failed(let error): result.failure = error
                 }
             }

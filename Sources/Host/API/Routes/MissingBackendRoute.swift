@@ -1,7 +1,7 @@
 import FoundationEssentials
 import HostCore
 
-/// The endpoints whose backends do not exist yet: embeddings, image generation, and the video job flow.
+/// The endpoints whose backends do not exist yet: embeddings and the video job flow.
 /// They validate the model and then say exactly what is missing, in OpenAI's error format; they never fake a
 /// result.
 struct MissingBackendRoute {
@@ -14,13 +14,12 @@ struct MissingBackendRoute {
         var plugin: String
 
         static let embeddings = Product(capability: .embedding, verb: "generates embeddings", plugin: "embedding")
-        static let images = Product(capability: .image, verb: "generates images", plugin: "image")
         static let videos = Product(capability: .video, verb: "generates videos", plugin: "video")
     }
 
     var context: RequestContext
 
-    /// `POST /v1/embeddings`, `/v1/images/generations` (JSON) and `/v1/videos` (multipart or JSON).
+    /// `POST /v1/embeddings` (JSON) and `/v1/videos` (multipart or JSON).
     func create(_ request: APIRequest, product: Product) throws(APIError) -> APIResponse {
         let name = try modelField(request)
         let model = try context.model(named: name)

@@ -81,7 +81,7 @@ struct RequestDispatcher: Sendable {
         case .chatCompletions: return try await ChatCompletionsRoute(context: context).respond(to: request)
         case .completions: return try await CompletionsRoute(context: context).respond(to: request)
         case .embeddings: return try unbacked.create(request, product: .embeddings)
-        case .imageGenerations: return try unbacked.create(request, product: .images)
+        case .imageGenerations: return try await ImageGenerationsRoute(context: context).respond(to: request)
         case .videos where request.method == .POST: return try unbacked.create(request, product: .videos)
         case .videos: return try unbacked.listVideos()
         case .video(let id), .videoContent(let id): return try unbacked.video(id)

@@ -47,7 +47,7 @@ struct ChatChunkBuilder: ChunkBuilder, Sendable {
                 chunks.append(chunk(.init(index: choice, delta: delta)))
             }
             chunks.append(chunk(.init(index: choice, delta: .init(), finishReason: reason)))
-        case .started, .failed:
+        case .started, .failed, .image:  // a text request never receives an image
             break
         }
         return chunks
@@ -110,7 +110,7 @@ struct CompletionChunkBuilder: ChunkBuilder, Sendable {
             usages.append(usage)
             guard let reason = reason.wireValue else { return [] }
             return [chunk(.init(index: choice, text: "", finishReason: reason))]
-        case .started, .failed:
+        case .started, .failed, .image:  // a text request never receives an image
             return []
         }
     }

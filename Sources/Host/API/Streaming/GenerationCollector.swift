@@ -41,7 +41,7 @@ enum GenerationCollector {
         var result = Result()
         for await event in handle.events {
             switch event {
-            case .started:
+            case .started, .image:  // a text request never receives an image
                 continue
             case .text(let text, let logprobs):
                 result.pieces.append((text, logprobs))

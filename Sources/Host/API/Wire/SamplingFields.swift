@@ -85,10 +85,11 @@ struct SamplingFields: Decodable, Sendable {
         request.stop = try stopStrings()
         request.stopTokenIDs = stopTokenIDs ?? []
         request.ignoreEOS = ignoreEOS ?? false
-        request.priority = try priority()
+        request.priority = try Self.priority(serviceTier)
     }
 
-    private func priority() throws(APIError) -> GenerationRequest.Priority? {
+    /// The class `service_tier` asks for (nil: the model's).
+    static func priority(_ serviceTier: String?) throws(APIError) -> GenerationRequest.Priority? {
         switch serviceTier {
         case nil, "auto": return nil
         case "default", "priority": return .interactive

@@ -35,7 +35,7 @@ struct StepExecutor {
             guard let sequence = served.sequence(item.sequence) else { continue }
             do throws(PluginError) {
                 let request = try requestFor(sequence, on: served)
-                if item.count == 0 { request.sink.cancel() }
+                if item.polls { request.sink.cancel() }
                 served.pool.grow(&sequence.pages, to: item.pages)
                 if item.restore, let saved = sequence.savedKV {
                     // Back into the first pages, on the stream before the step; the saved copy goes after the step.
@@ -47,6 +47,7 @@ struct StepExecutor {
                 stepItem.tokens = Array(sequence.known[item.start..<(item.start + item.count)])
                 stepItem.flags = item.sample ? UInt32(PX_ITEM_SAMPLE) : 0
                 stepItem.kvPages = sequence.pages
+                stepItem.units = UInt32(item.units)
                 if item.sample, sequence.constraint != nil { stepItem.allowed = sequence.constraint!.allowedTokens() }
                 stepItems.append(stepItem)
                 scheduled.append((sequence, item))
@@ -71,7 +72,11 @@ struct StepExecutor {
     private func requestFor(_ sequence: ScheduledSequence, on served: ServingModel) throws(PluginError) -> ModelRequest {
         if let request = sequence.request { return request }
         let sink = RequestSink(requestID: sequence.id, vocabSize: served.model.info.vocabSize)
-        let request = try served.model.makeRequest(id: sequence.id, input: .tokens(kind: served.model.info.kind, sequence.input), sink: sink)
+        let input: RequestInput = switch sequence.work {
+        case .tokens(let tokens): .tokens(kind: served.model.info.kind, tokens)
+        case .denoise(let image): .image(image)
+        }
+        let request = try served.model.makeRequest(id: sequence.id, input: input, sink: sink)
         sequence.request = request
         return request
     }

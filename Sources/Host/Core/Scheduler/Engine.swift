@@ -247,15 +247,37 @@ final class Engine: @unchecked Sendable {
     private func update(_ model: ServingModel, with outcome: StepExecutor.Outcome) {
         let now = MonotonicClock.seconds()
         for (sequence, item, events) in outcome.events {
-            if outcome.failure == nil { sequence.computed = item.start + item.count }
+            if outcome.failure == nil {
+                sequence.computed = item.start + item.count
+                sequence.unitsDone += item.units
+            }
             markStarted(sequence, on: model)
             for event in events {
                 switch event {
                 case .tokens(let tokens): accept(tokens, for: sequence, on: model, at: now)
+                case .tensor(let tensor): accept(tensor, for: sequence, on: model, at: now)
                 case .final(let final): finish(sequence, on: model, final: final)
-                case .tensor: break
                 }
             }
+        }
+    }
+
+    /// An image of a denoise sequence goes to the client as it comes; anything else is a plugin bug that ends the
+    /// sequence (a token model's tensors are not served).
+    private func accept(_ tensor: TensorOutput, for sequence: ScheduledSequence, on model: ServingModel, at now: Double) {
+        guard !sequence.hasEnded else { return }
+        guard let input = sequence.imageInput else { return }
+        switch ImageOutputCheck.image(tensor, of: input, received: sequence.imagesReceived) {
+        case .success(let image):
+            sequence.imagesReceived += 1
+            if sequence.timing.firstToken == nil { sequence.timing.firstToken = now }
+            sequence.timing.lastToken = now
+            sequence.emit(.image(index: Int(tensor.index), image))
+        case .failure(let problem):
+            sequence.hasEnded = true
+            sequence.request?.sink.cancel()
+            sequence.emit(.failed(ServiceError(.internalError, "the plugin emitted a bad image: \(problem)", retryable: false)))
+            record(sequence, on: model, outcome: "error")
         }
     }
 
@@ -275,8 +297,7 @@ final class Engine: @unchecked Sendable {
         }
         if timing.firstToken == nil { timing.firstToken = now }
         timing.lastToken = now
-        guard !sequence.hasEnded else { return }
-        let release = sequence.output.accept(tokens)
+        guard !sequence.hasEnded, let release = sequence.output?.accept(tokens) else { return }
         if !release.text.isEmpty || !release.logprobs.isEmpty { sequence.emit(.text(release.text, logprobs: release.logprobs)) }
         if release.stopped {
             // A stop string: the client is done now; the plugin closes its request at the next step (a poll).
@@ -288,8 +309,13 @@ final class Engine: @unchecked Sendable {
     }
 
     private func finish(_ sequence: ScheduledSequence, on model: ServingModel, final: FinalOutput) {
-        let tail = sequence.hasEnded ? "" : sequence.output.finish()
+        let tail = sequence.hasEnded ? "" : sequence.output?.finish() ?? ""
         if !tail.isEmpty { sequence.emit(.text(tail, logprobs: [])) }
+        if let input = sequence.imageInput, Int32(final.reason) == Int32(PX_FINISH_STOP), sequence.imagesReceived < Int(input.images) {
+            let error = ServiceError(.internalError, "the plugin finished after \(sequence.imagesReceived) of \(input.images) images", retryable: false)
+            end(sequence, on: model, with: .failed(error), outcome: "error")
+            return
+        }
         switch Int32(final.reason) {
         case Int32(PX_FINISH_STOP): end(sequence, on: model, with: .finished(.stop, sequence.usage), outcome: "stop")
         case Int32(PX_FINISH_LENGTH): end(sequence, on: model, with: .finished(.length, sequence.usage), outcome: "length")
@@ -331,17 +357,19 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Charges the step's device time to the model (its virtual time), to the sequences in it by tokens fed, and to
+    /// Charges the step's device time to the model (its virtual time), to the sequences in it by work done, and to
     /// their keys; before `update`, so that a sequence that ends in this step reports the step in its usage. Returns
     /// the device seconds by key, for the metrics.
     private func charge(_ model: ServingModel, plan: StepPlan, outcome: StepExecutor.Outcome) -> [String: Double] {
         let interactive = outcome.events.contains { $0.0.priority == .interactive }
         model.virtualTime += Scheduler.charge(seconds: outcome.seconds, weight: model.weight, interactive: interactive)
-        model.measure(stepSeconds: outcome.seconds, items: plan.items)
-        let fed = max(plan.tokenCount, 1)
+        let work = outcome.events.map { $0.0.work(of: $0.1) }
+        model.measure(stepSeconds: outcome.seconds, items: plan.items, work: work.reduce(0, +))
+        let total = work.reduce(0, +)
         var byKey: [String: Double] = [:], virtualByKey: [String: Double] = [:]
-        for (sequence, item, _) in outcome.events {
-            let share = outcome.seconds * Double(plan.tokenCount == 0 ? 1 : item.count) / Double(plan.tokenCount == 0 ? outcome.events.count : fed)
+        for ((sequence, _, _), work) in zip(outcome.events, work) {
+            // By work done (tokens fed, or denoise units times images); a step that only polled, evenly.
+            let share = outcome.seconds * (total == 0 ? 1 / Double(outcome.events.count) : Double(work) / Double(total))
             sequence.deviceSeconds += share
             byKey[sequence.apiKey ?? "", default: 0] += share
             virtualByKey[sequence.apiKey ?? "", default: 0] += share / sequence.keyWeight

@@ -35,13 +35,19 @@ public enum Scheduler {
     /// chunks, then new sequences while memory allows; under memory pressure the least urgent running sequence
     /// gives its pages back (it recomputes later) so that more urgent ones keep decoding. Never plans more pages
     /// than are free, more tokens than `maxBatchTokens` or more items than `maxBatchItems`.
+    /// A denoise model's step instead runs units of the most urgent sequence and of every sequence of the same
+    /// image shape (one batch), sliced like a prefill.
     public static func plan(_ model: ModelView) -> StepPlan {
         var planner = Planner(model: model)
         planner.planCancelled()
         planner.planExpired()
-        planner.planDecodes()
-        planner.planPrefills()
-        planner.planAdmissions()
+        if let slice = model.denoise {
+            planner.planDenoise(slice)
+        } else {
+            planner.planDecodes()
+            planner.planPrefills()
+            planner.planAdmissions()
+        }
         return planner.plan
     }
 }
@@ -141,6 +147,19 @@ private struct Planner {
             restart.computed = 0
             _ = prefill(restart, holding: 0)
         }
+    }
+
+    /// Same-shape batching of denoise steps: the most urgent sequence with units left sets the shape, and every live
+    /// sequence of that shape joins it (in urgency order, up to the item limit), newly arrived ones included, so a
+    /// batch refills at every step boundary. Each runs the same number of units (fewer if it has fewer left): one
+    /// slice while another model has interactive work waiting, else up to 4 slices, so no step of a denoise model
+    /// holds the stream for long.
+    mutating func planDenoise(_ slice: DenoiseSlice) {
+        guard let lead = live.first(where: { $0.units > 0 && !planned.contains($0.id) }) else { return }
+        let batch = live.filter { $0.units > 0 && $0.shape == lead.shape && !planned.contains($0.id) }.prefix(max(items, 0))
+        let images = batch.reduce(0) { $0 + max($1.images, 1) }
+        let units = slice.units(images: images, slices: model.othersInteractive ? 1 : 4)
+        for sequence in batch { add(.denoise(sequence.id, units: min(units, sequence.units))) }
     }
 
     /// Plans the next prefill chunk of `sequence`; returns whether it was planned.

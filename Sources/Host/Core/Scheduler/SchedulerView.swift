@@ -21,6 +21,11 @@ public struct SequenceView: Equatable, Sendable {
     public var saved: Int
     /// Monotonic seconds by which the sequence must start, if it has a deadline.
     public var startBy: Double?
+    /// A denoise sequence: the units (denoise steps) it still has to run, the images each unit runs over, and their
+    /// shape (sequences of one shape batch together). All 0 for a token sequence.
+    public var units = 0
+    public var images = 0
+    public var shape = ImageShape(width: 0, height: 0)
 
     public init(id: UInt64, priority: GenerationRequest.Priority = .interactive, arrival: UInt64, known: Int,
                 computed: Int = 0, pages: Int = 0, hasRequest: Bool = false, isCancelled: Bool = false, keyTime: Double = 0,
@@ -36,6 +41,18 @@ public struct SequenceView: Equatable, Sendable {
         self.keyTime = keyTime
         self.saved = saved
         self.startBy = startBy
+    }
+
+    /// A denoise sequence of `units` steps over `images` images of `shape`.
+    public static func denoise(id: UInt64, priority: GenerationRequest.Priority = .interactive, arrival: UInt64, units: Int,
+                               images: Int = 1, shape: ImageShape, hasRequest: Bool = false, isCancelled: Bool = false,
+                               keyTime: Double = 0, startBy: Double? = nil) -> SequenceView {
+        var view = SequenceView(id: id, priority: priority, arrival: arrival, known: 0, hasRequest: hasRequest, isCancelled: isCancelled,
+                                keyTime: keyTime, startBy: startBy)
+        view.units = units
+        view.images = images
+        view.shape = shape
+        return view
     }
 
     /// Tokens still to feed before the next sample.
@@ -66,6 +83,9 @@ public struct ModelView: Equatable, Sendable {
     public var admits = true
     /// Now, on the monotonic clock (for deadlines).
     public var now = 0.0
+    /// A denoise model (image, video): its steps run units of same-shape sequences, sliced to this; nil for a token
+    /// model.
+    public var denoise: DenoiseSlice?
     public var sequences: [SequenceView]
 
     public init(id: String, weight: Double = 1, virtualTime: Double = 0, maxBatchTokens: Int, maxBatchItems: Int,
@@ -89,4 +109,15 @@ public struct ModelView: Equatable, Sendable {
     }
 
     func pagesFor(tokens: Int) -> Int { (tokens + pageTokens - 1) / pageTokens }
+}
+
+/// The size of a denoise sequence's images: sequences of one shape run as one batch.
+public struct ImageShape: Hashable, Sendable {
+    public var width: Int
+    public var height: Int
+
+    public init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
 }

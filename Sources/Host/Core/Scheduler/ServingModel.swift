@@ -1,16 +1,21 @@
-/// A loaded token model as the engine serves it: the plugin's model, its text front-end, its KV pages and its
-/// sequences. Owned by the engine thread.
+import PluginABI
+
+/// A loaded model as the engine serves it: the plugin's model, its text front-end (token models), its KV pages and
+/// its sequences. Owned by the engine thread.
 final class ServingModel: @unchecked Sendable {
     // SAFETY: mutable state is touched on the engine thread only, except `isRetired` (under the engine's lock).
     let id: String
     let model: LoadedModel
-    let frontend: TextFrontend
+    /// The tokenizer and chat template of a token model; nil for an image model.
+    let frontend: TextFrontend?
     let weight: Double
     let maxWaiting: Int
     /// How long one sliced step may take: prefill chunks are sized from the measured cost to fit it.
     let sliceSeconds: Double
     /// The prefill cost learned from steps of 16 or more tokens.
     private var prefillCost = PrefillCostFit()
+    /// The cost of a denoise unit, learned from the steps of an image model.
+    private var denoiseCost = DenoiseCostFit()
     var pool: KVPagePool
     /// Live sequences in arrival order.
     var sequences: [ScheduledSequence] = []
@@ -38,7 +43,7 @@ final class ServingModel: @unchecked Sendable {
     /// Taken out of service: it takes no new sequence (read and written under the engine's lock).
     var isRetired = false
 
-    init(id: String, model: LoadedModel, frontend: TextFrontend, weight: Double = 1, maxWaiting: Int = 256,
+    init(id: String, model: LoadedModel, frontend: TextFrontend?, weight: Double = 1, maxWaiting: Int = 256,
          sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds, pinned: Bool = false,
          priority: GenerationRequest.Priority = .interactive, savesKV: Bool = true) {
         self.id = id
@@ -57,8 +62,24 @@ final class ServingModel: @unchecked Sendable {
     /// What one sliced step may take: `sliceSeconds` at the learned prefill cost (Specs/scheduler.md).
     var slice: PrefillSlice { PrefillSlice(seconds: sliceSeconds, cost: prefillCost.estimate) }
 
-    /// Learns the prefill cost from a step that fed `items`' tokens in `stepSeconds`.
-    func measure(stepSeconds: Double, items: [StepPlan.Item]) {
+    /// Whether the model runs denoise steps (an image model) rather than tokens.
+    var denoises: Bool { model.info.kind == UInt32(PX_KIND_IMAGE) }
+
+    /// The text front-end, or why this model has none.
+    func textFrontend() throws(ServiceError) -> TextFrontend {
+        guard let frontend else {
+            throw ServiceError(.unsupported, "model '\(id)' generates images; use POST /v1/images/generations", param: "model", retryable: false)
+        }
+        return frontend
+    }
+
+    /// Learns the prefill cost (or, for an image model, the denoise cost) from a step that ran `items` in
+    /// `stepSeconds`, `work` of them in all (tokens, or denoise units times images).
+    func measure(stepSeconds: Double, items: [StepPlan.Item], work: Int) {
+        if denoises {
+            denoiseCost.add(seconds: stepSeconds, units: items.map(\.units).max() ?? 0, imageUnits: work)
+            return
+        }
         let tokens = items.reduce(0) { $0 + $1.count }
         guard tokens > 0 else { return }
         let positions = items.reduce(0.0) { $0 + Double($1.count) * (Double($1.start) + Double($1.count) / 2) }
@@ -84,6 +105,7 @@ final class ServingModel: @unchecked Sendable {
                              pageTokens: Int(model.info.kvPageTokens), freePages: pool.free,
                              sequences: visible.map { $0.view(keyTime: keyTimes[$0.apiKey]) })
         view.admits = !draining
+        if denoises { view.denoise = DenoiseSlice(seconds: sliceSeconds, cost: denoiseCost.estimate) }
         return view
     }
 

@@ -15,15 +15,26 @@ public struct StepPlan: Equatable, Sendable {
         public var pages: Int
         /// The sequence's KV saved by a preemption goes back into its first pages before the step.
         public var restore: Bool
+        /// Denoise steps the item runs (image and video models; 0 for tokens).
+        public var units: Int
 
-        public init(sequence: UInt64, start: Int, count: Int, sample: Bool, pages: Int, restore: Bool = false) {
+        public init(sequence: UInt64, start: Int, count: Int, sample: Bool, pages: Int, restore: Bool = false, units: Int = 0) {
             self.sequence = sequence
             self.start = start
             self.count = count
             self.sample = sample
             self.pages = pages
             self.restore = restore
+            self.units = units
         }
+
+        /// A denoise item: `units` steps of the sequence's images.
+        public static func denoise(_ sequence: UInt64, units: Int) -> Item {
+            Item(sequence: sequence, start: 0, count: 0, sample: false, pages: 0, units: units)
+        }
+
+        /// The item only polls a cancelled request (it feeds nothing and runs no unit).
+        public var polls: Bool { count == 0 && units == 0 }
     }
 
     /// The model the step runs.

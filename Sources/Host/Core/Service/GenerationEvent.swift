@@ -52,13 +52,28 @@ public struct Usage: Sendable, Equatable {
     }
 }
 
-/// What a generation reports, in order: `.started` once, `.text` any number of times, then exactly one of
-/// `.finished` or `.failed`, after which the stream ends.
+/// One generated image: 8-bit RGB, row-major, `width * height * 3` bytes.
+public struct GeneratedImage: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var rgb: [UInt8]
+
+    public init(width: Int, height: Int, rgb: [UInt8]) {
+        self.width = width
+        self.height = height
+        self.rgb = rgb
+    }
+}
+
+/// What a generation reports, in order: `.started` once, `.text` (token models) or `.image` (image models) any
+/// number of times, then exactly one of `.finished` or `.failed`, after which the stream ends.
 public enum GenerationEvent: Sendable, Equatable {
-    /// The prompt is tokenized and queued; `promptTokens` is its length.
+    /// The prompt is tokenized and queued; `promptTokens` is its length (0 for an image request).
     case started(promptTokens: Int)
     /// New output text (never half a UTF-8 character, never part of a stop string) and the tokens that made it.
     case text(String, logprobs: [TokenLogprob])
+    /// Image number `index` of an image request, complete.
+    case image(index: Int, GeneratedImage)
     case finished(FinishReason, Usage)
     case failed(ServiceError)
 }

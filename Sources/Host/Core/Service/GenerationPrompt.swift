@@ -4,7 +4,7 @@ import PluginABI
 /// check that can be made before queueing.
 enum GenerationPrompt {
     static func tokens(for request: GenerationRequest, on served: ServingModel) throws(ServiceError) -> [Int32] {
-        let frontend = served.frontend
+        let frontend = try served.textFrontend()
         let tokens: [Int32]
         let param: String
         switch request.prompt {
@@ -53,14 +53,14 @@ enum GenerationPrompt {
         input.seed = request.seed ?? UInt64.random(in: 0...UInt64.max)
         // A constrained output ends when its JSON value is complete, ignore_eos or not.
         let endsAtEOS = !request.ignoreEOS || request.responseFormat != .text
-        input.stopTokens = (endsAtEOS ? served.frontend.stopTokens : []) + request.stopTokenIDs
+        input.stopTokens = (endsAtEOS ? (try served.textFrontend()).stopTokens : []) + request.stopTokenIDs
         return input
     }
 
     /// The constraint response_format asks for, with the model's end-of-generation tokens allowed once the JSON
     /// value is complete.
     static func constraint(for request: GenerationRequest, on served: ServingModel) throws(ServiceError) -> JSONConstraint? {
-        let tokenizer = served.frontend.tokenizer
+        let tokenizer = try served.textFrontend().tokenizer
         let grammar: JSONGrammar
         do throws(ConstraintError) {
             switch request.responseFormat {
@@ -73,7 +73,7 @@ enum GenerationPrompt {
         } catch {
             throw ServiceError(.invalidRequest, "response_format: \(error.description)", param: "response_format", retryable: false)
         }
-        return JSONConstraint(grammar: grammar, endTokens: served.frontend.stopTokens)
+        return JSONConstraint(grammar: grammar, endTokens: try served.textFrontend().stopTokens)
     }
 
     private static func hasImage(_ message: ChatMessage) -> Bool {

@@ -159,14 +159,17 @@ public final class GenerationService: ModelService {
         let model = try LoadedModel.load(plugin: plugin, id: spec.id, paths: spec.paths, options: spec.options, stream: stream,
                                          admitWeights: gate,
                                          kvPagesFor: { Self.kvPages(for: $0, bytes: spec.kvBytes) })
-        guard model.info.takesTokens else {
+        let denoises = model.info.kind == UInt32(PX_KIND_IMAGE)
+        guard model.info.takesTokens || denoises else {
             model.unload(on: stream)
-            throw ServiceError(.unsupported, "model '\(spec.id)' is not a token model; only LLMs are served yet")
+            throw ServiceError(.unsupported, "model '\(spec.id)' is of kind \(model.info.kind); LLMs and image models are served, not yet this kind")
         }
-        let frontend: TextFrontend
-        do { frontend = try TextFrontend.load(path: path, modelName: spec.id) } catch {
-            model.unload(on: stream)
-            throw error
+        var frontend: TextFrontend?
+        if !denoises {
+            do { frontend = try TextFrontend.load(path: path, modelName: spec.id) } catch {
+                model.unload(on: stream)
+                throw error
+            }
         }
         if let budget = weightBudget {
             let bytes = model.movableWeightBytes
@@ -220,9 +223,10 @@ public final class GenerationService: ModelService {
             context = Int(served.model.info.contextLength)
             switch Int32(served.model.info.kind) {
             case Int32(PX_KIND_EMBEDDING): capabilities = [.embedding]
+            case Int32(PX_KIND_IMAGE): capabilities = [.image]
             default:
                 capabilities.insert(.completion)
-                if served.frontend.chatTemplateSource != nil { capabilities.insert(.chat) }
+                if served.frontend?.chatTemplateSource != nil { capabilities.insert(.chat) }
             }
         }
         return ServedModel(id: entry.spec.id, aliases: entry.spec.aliases, status: entry.status, failure: entry.failure,
@@ -238,16 +242,36 @@ public final class GenerationService: ModelService {
         let input = try GenerationPrompt.input(for: request, prompt: prompt, on: served)
         let id = nextSequenceID()
         let (events, continuation) = AsyncStream.makeStream(of: GenerationEvent.self)
-        let output = TextOutput(frontend: served.frontend, stop: request.stop, logprobs: request.logprobs || request.topLogprobs > 0)
+        let output = TextOutput(frontend: try served.textFrontend(), stop: request.stop, logprobs: request.logprobs || request.topLogprobs > 0)
         let sequence = ScheduledSequence(id: id, arrival: id, request: request, priority: request.priority ?? served.priority,
                                          prompt: prompt, input: input, output: output, continuation: continuation)
         sequence.constraint = try GenerationPrompt.constraint(for: request, on: served)
+        return try submit(sequence, to: served, events: events, continuation: continuation)
+    }
+
+    public func generateImages(_ request: ImageGenerationRequest) throws(ServiceError) -> GenerationHandle {
+        let served = try resolve(request.model)
+        guard served.denoises else {
+            throw ServiceError(.unsupported, "model '\(served.id)' does not generate images", param: "model", retryable: false)
+        }
+        let input = try request.input(defaults: served.model.info)
+        let id = nextSequenceID()
+        let (events, continuation) = AsyncStream.makeStream(of: GenerationEvent.self)
+        let submission = ScheduledSequence.Submission(priority: request.priority ?? served.priority, apiKey: request.apiKey,
+                                                      keyWeight: request.keyWeight, deadline: request.deadline)
+        let sequence = ScheduledSequence(id: id, arrival: id, submission: submission, image: input, continuation: continuation)
+        return try submit(sequence, to: served, events: events, continuation: continuation)
+    }
+
+    /// Queues `sequence` on the engine; the handle (and the client going away) cancel it at the next step boundary.
+    private func submit(_ sequence: ScheduledSequence, to served: ServingModel, events: AsyncStream<GenerationEvent>,
+                        continuation: AsyncStream<GenerationEvent>.Continuation) throws(ServiceError) -> GenerationHandle {
         try engine.submit(sequence, to: served)
         let engine = self.engine
         continuation.onTermination = { @Sendable termination in
             if case .cancelled = termination { sequence.cancel(); engine.wake() }
         }
-        return GenerationHandle(id: id, events: events) { sequence.cancel(); engine.wake() }
+        return GenerationHandle(id: sequence.id, events: events) { sequence.cancel(); engine.wake() }
     }
 
     private func resolve(_ name: String) throws(ServiceError) -> ServingModel {

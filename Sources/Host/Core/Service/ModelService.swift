@@ -7,9 +7,19 @@ public protocol ModelService: Sendable {
     /// model, a model still loading, a prompt that cannot be built, a full queue. Later failures arrive as
     /// `.failed` on the handle's events.
     func generate(_ request: GenerationRequest) throws(ServiceError) -> GenerationHandle
+    /// Starts one image generation on an image model: `.image` events (one per image), then `.finished`. Throws at
+    /// once as `generate` does.
+    func generateImages(_ request: ImageGenerationRequest) throws(ServiceError) -> GenerationHandle
     /// The service's own metrics in Prometheus text exposition format (per model: requests, tokens, latency
     /// histograms, queue depth), without a trailing blank line.
     func metricsText() -> String
+}
+
+extension ModelService {
+    /// A service without image models.
+    public func generateImages(_ request: ImageGenerationRequest) throws(ServiceError) -> GenerationHandle {
+        throw ServiceError(.unsupported, "no image model is served", param: "model", retryable: false)
+    }
 }
 
 /// A model as the API lists it.
