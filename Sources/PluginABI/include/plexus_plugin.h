@@ -527,7 +527,7 @@ typedef struct px_image_input {
     uint32_t height;
     uint32_t n_images;           /**< images per request */
     uint32_t n_steps;            /**< denoise steps */
-    float guidance;              /**< classifier-free guidance scale */
+    float guidance;              /**< classifier-free guidance scale; 0 = the model's default */
     float strength;              /**< 0..1 for image-to-image, with init_image */
     uint64_t seed;
     const px_tensor *init_image; /**< (borrowed until request_destroy returns; may be NULL) u8 [h, w, 3] */

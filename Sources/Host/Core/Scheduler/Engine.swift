@@ -185,7 +185,8 @@ final class Engine: @unchecked Sendable {
         release(plan, on: model)
         let outcome = executor.execute(plan, on: model)
         if let trace = lock.locked({ trace }), let started = outcome.started {
-            trace.record(StepTrace.Step(model: model.id, start: started, end: started + outcome.seconds, tokens: plan.tokenCount))
+            trace.record(StepTrace.Step(model: model.id, start: started, end: started + outcome.seconds, tokens: plan.tokenCount,
+                                        items: plan.items.count))
         }
         applyAborts(outcome, on: model)
         let byKey = charge(model, plan: plan, outcome: outcome)

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// A record of every step the engine ran (model, start and end on the monotonic clock, tokens fed), for
+/// A record of every step the engine ran (model, start and end on the monotonic clock, tokens fed, items), for
 /// benchmarks of the scheduler: switch cost between models, and how long one model's work waited behind another's.
 public final class StepTrace: Sendable {
     public struct Step: Sendable {
@@ -8,6 +8,8 @@ public final class StepTrace: Sendable {
         public var start: Double
         public var end: Double
         public var tokens: Int
+        /// Sequences in the step (a batch of decodes and prefills, or of same-shape denoise items).
+        public var items = 0
     }
 
     private let steps = Mutex<[Step]>([])
