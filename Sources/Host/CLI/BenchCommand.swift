@@ -11,6 +11,7 @@ enum BenchCommand {
                plexus bench scheduler --chat FILE --job FILE [-n 64] [--slice-ms 18] [ENGINE OPTIONS]
                plexus bench wake FILE.gguf [-r 6] [ENGINE OPTIONS]
                plexus bench preemption FILE.gguf [-n 200] [-r 2] [ENGINE OPTIONS]
+               plexus bench images FILE.gguf [-n 8] [--size 8] [--steps 25] [-r 3] [ENGINE OPTIONS]
                  ENGINE OPTIONS: [--device cpu|cuda|cuda:N] [--threads N] [--plugins DIR]... [--json]
 
           --model  prompt processing (pp: a prompt of p random tokens in one prefill) and generation (tg: n
@@ -27,7 +28,9 @@ enum BenchCommand {
                  bytes (the link on a CPU host; a pinned host-to-device copy on a GPU), time to first token when the request wakes its model vs resident
           preemption  four long generations through a KV arena of one context (1024 tokens), twice: with a preempted
                  sequence's KV kept in host memory, and recomputed from position 0 (wall time, device time, preemptions)
-          scheduler, wake and preemption run the engine as `plexus serve` does, on --device (default cpu)
+          images  same-shape batching of denoise steps: n image requests of an image model one at a time, then all at
+                 once (batched by the scheduler): images/s and device time per image of each, items per step
+          scheduler, wake, preemption and images run the engine as `plexus serve` does, on --device (default cpu)
           cuda   empty-kernel launch through the host table vs raw cuLaunchKernel, 100 empty kernels replayed as one
                  graph (graph_begin/graph_end) vs launched one by one, 4-stream overlap, pinned and
                  pageable host-to-device bandwidth, evict/restore bandwidth vs the measured link (needs a GPU)
@@ -104,6 +107,7 @@ enum BenchCommand {
         if target == "scheduler" { return try benchScheduler(arguments, threads: threads, json: json) }
         if target == "wake" { return try benchWake(arguments, threads: threads, json: json) }
         if target == "preemption" { return try benchPreemption(arguments, threads: threads, json: json) }
+        if target == "images" { return try benchImages(arguments, threads: threads, json: json) }
         try arguments.finish()
         let results: [BenchResult]
         switch target {
@@ -177,6 +181,21 @@ enum BenchCommand {
         return report(json: json) { try await benchmark.run() }
     }
 
+    private static func benchImages(_ arguments: ArgumentList, threads: Int?, json: Bool) throws(UsageError) -> Int32 {
+        var arguments = arguments
+        let requests = max(1, try count(&arguments, "-n", default: 8))
+        let size = max(1, try count(&arguments, "--size", default: 8))
+        let steps = max(1, try count(&arguments, "--steps", default: 25))
+        let rounds = max(1, try count(&arguments, "-r", default: 3))
+        let engine = try EngineOptions(&arguments, threads: threads)
+        let path = try arguments.positional("the image model file")
+        try arguments.finish()
+        guard let service = loadService([("images", path)], options: [], budget: nil, engine: engine, tokenModels: false) else { return 1 }
+        defer { service.shutdown() }
+        let benchmark = ImageBenchmark(service: service, model: "images", requests: requests, size: size, steps: steps, rounds: rounds)
+        return report(json: json) { try await benchmark.run() }
+    }
+
     /// The engine a scheduler benchmark runs on: the device (`--device`, default cpu), the worker threads and the
     /// plugin folders.
     private struct EngineOptions {
@@ -193,10 +212,10 @@ enum BenchCommand {
         }
     }
 
-    /// A service on `engine`'s device with `models` loaded (`options`, with a 4096-token context unless they set
-    /// one); nil, after saying why, if there is no such device or a model failed.
+    /// A service on `engine`'s device with `models` loaded (`options`, with a 4096-token context for token models
+    /// unless they set one); nil, after saying why, if there is no such device or a model failed.
     private static func loadService(_ models: [(String, String)], options: [(String, String)], budget: UInt64?, engine: EngineOptions,
-                                    sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds,
+                                    sliceSeconds: Double = ServedModelSpec.defaultSliceSeconds, tokenModels: Bool = true,
                                     change: (inout ServedModelSpec) -> Void = { _ in }) -> GenerationService? {
         let service: GenerationService
         switch GenerationService.open(on: engine.choice, devices: engine.devices, pluginDirectories: engine.directories,
@@ -209,7 +228,7 @@ enum BenchCommand {
         for (id, path) in models {
             var spec = ServedModelSpec(id: id, paths: [path])
             // 4096 unless the benchmark sets its own context length.
-            spec.options = (options.contains { $0.0 == "context_length" } ? [] : [("context_length", "4096")]) + options
+            spec.options = (!tokenModels || options.contains { $0.0 == "context_length" } ? [] : [("context_length", "4096")]) + options
             spec.sliceSeconds = sliceSeconds
             change(&spec)
             service.load(spec)
