@@ -8,9 +8,11 @@ PLUGIN_CFLAGS ?= -std=c11 -O3 -fPIC -shared -fvisibility=hidden -Wall -Wextra -W
 PLUGIN_LIBS ?= -lm
 
 # A plugin is a folder Plugins/<name>/ whose entry.c defines plexus_plugin_entry; every .c below the folder is
-# linked into it. A folder without entry.c is work in progress: its C tests run, but no .so is built.
+# linked into it, and so is every .c of Plugins/common (code plugins share: the GGUF reader). A folder without
+# entry.c is work in progress: its C tests run, but no .so is built.
 PLUGIN_NAMES := $(sort $(patsubst Plugins/%/entry.c,%,$(wildcard Plugins/*/entry.c)))
-plugin_sources = $(shell find Plugins/$(1) -name '*.c' | sort)
+PLUGIN_COMMON := Plugins/common
+plugin_sources = $(shell find Plugins/$(1) $(PLUGIN_COMMON) -name '*.c' | sort)
 PLUGIN_DIR := .build/plugins
 PLUGIN_FILES := $(foreach name,$(PLUGIN_NAMES),$(PLUGIN_DIR)/libplexus-$(name).so)
 
@@ -30,9 +32,9 @@ plugins: $(PLUGIN_FILES)
 	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path) && mkdir -p $$bin/plugins && \
 	  for f in $(PLUGIN_FILES); do cp $$f $$bin/plugins/; done
 
-$(PLUGIN_DIR)/libplexus-%.so: $$(shell find Plugins/$$* -name '*.[ch]' -o -name '*.cu') Sources/PluginABI/include/plexus_plugin.h
+$(PLUGIN_DIR)/libplexus-%.so: $$(shell find Plugins/$$* $(PLUGIN_COMMON) -name '*.[ch]' -o -name '*.cu') Sources/PluginABI/include/plexus_plugin.h
 	@mkdir -p $(PLUGIN_DIR)
-	$(CC) $(PLUGIN_CFLAGS) -IPlugins/$* -o $@ $(call plugin_sources,$*) $(PLUGIN_LIBS)
+	$(CC) $(PLUGIN_CFLAGS) -IPlugins/$* -I$(PLUGIN_COMMON) -o $@ $(call plugin_sources,$*) $(PLUGIN_LIBS)
 
 
 # What a new user runs: build, then `plexus serve` with the default catalog (Specs/catalog.md), whose two models are
@@ -68,20 +70,22 @@ cuda-kernels:
 	python3 Tests/Plugins/llm/cuda/compile_check.py
 	PYTHONPATH=.cache/pydeps python3 Tests/Plugins/llm/cuda/kernel_check.py --self-test
 
-# C tests of plugin internals: Tests/Plugins/<name>/test_*.c, each linked with every .c of Plugins/<name> and run
-# under AddressSanitizer and UndefinedBehaviorSanitizer (so an out-of-bounds read fails the test).
+# C tests of plugin internals: Tests/Plugins/<name>/test_*.c, each linked with every .c of Plugins/<name> and of
+# Plugins/common and run under AddressSanitizer and UndefinedBehaviorSanitizer (so an out-of-bounds read fails the
+# test).
 TEST_CFLAGS ?= -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
   -ISources/PluginABI/include
 plugin-tests:
 	@status=0; for t in $(sort $(wildcard Tests/Plugins/*/test_*.c)); do \
 	  name=$$(basename $$(dirname $$t)); exe=.build/plugin-tests/$$name/$$(basename $$t .c); mkdir -p $$(dirname $$exe); \
-	  $(CC) $(TEST_CFLAGS) -IPlugins/$$name -o $$exe $$t $$(find Plugins/$$name -name '*.c' | sort) -lm || { status=1; continue; }; \
+	  $(CC) $(TEST_CFLAGS) -IPlugins/$$name -I$(PLUGIN_COMMON) -o $$exe $$t $$(find Plugins/$$name $(PLUGIN_COMMON) -name '*.c' | sort -u) -lm || { status=1; continue; }; \
 	  echo "== $$t"; (cd Tests/Plugins/$$name && ../../../$$exe) || status=1; \
 	done; exit $$status
 
 # The model each plugin is checked with (the checker's model and request checks need one).
 PLEXUS_MODEL_CACHE ?= .cache/models
 CHECK_MODEL_llm ?= $(PLEXUS_MODEL_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf
+CHECK_MODEL_image ?= $(PLEXUS_MODEL_CACHE)/digits-ddim.gguf
 
 check-plugins: build
 	@bin=$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path); status=0; \
@@ -107,8 +111,8 @@ GGML_CPU_LIB ?= $(shell python3 -c "import llama_cpp, os; print(os.path.dirname(
 MODEL ?= $(PLEXUS_MODEL_CACHE)/gemma3-270m-Q4_K_M.gguf
 ggml-parity:
 	@mkdir -p .build/bench
-	$(CC) -std=gnu11 -O2 -ISources/PluginABI/include -IPlugins/llm -o .build/bench/ggml_parity Tests/Plugins/llm/ggml_parity.c \
-	  $$(find Plugins/llm -name 'gguf*.c' -o -name 'quants*.c' -o -name 'cpu_features.c' -o -name 'ggml_types.c' | sort) -ldl -lm
+	$(CC) -std=gnu11 -O2 -ISources/PluginABI/include -IPlugins/llm -I$(PLUGIN_COMMON) -o .build/bench/ggml_parity Tests/Plugins/llm/ggml_parity.c \
+	  $$(find Plugins/llm $(PLUGIN_COMMON) -name 'gguf*.c' -o -name 'quants*.c' -o -name 'cpu_features.c' -o -name 'ggml_types.c' | sort) -ldl -lm
 	.build/bench/ggml_parity $(MODEL) $(GGML_CPU_LIB)
 
 print-check-model:
@@ -123,9 +127,9 @@ clean:
 	rm -rf .build/plugins
 	$(SWIFT) package clean
 
-# libFuzzer on the GGUF reader (clang only): `make fuzz-gguf FUZZ_SECONDS=300 FUZZ_FLAGS=-fork=8`. Seeds: the
-# synthetic files of test_fuzz_gguf.c and the first 64 KiB of each model in $PLEXUS_MODEL_CACHE; the corpus grows
-# in .build/fuzz-gguf/corpus and any crash input lands in .build/fuzz-gguf/.
+# libFuzzer on the GGUF reader of Plugins/common (clang only): `make fuzz-gguf FUZZ_SECONDS=300 FUZZ_FLAGS=-fork=8`.
+# Seeds: the synthetic files of test_fuzz_gguf.c and the first 64 KiB of each model in $PLEXUS_MODEL_CACHE; the
+# corpus grows in .build/fuzz-gguf/corpus and any crash input lands in .build/fuzz-gguf/.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS ?=
@@ -133,12 +137,12 @@ FUZZ_DIR := .build/fuzz-gguf
 .PHONY: fuzz-gguf
 fuzz-gguf:
 	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
-	$(FUZZ_CC) -std=c11 -O1 -g -Wall -Wextra -Werror -IPlugins/llm -o $(FUZZ_DIR)/write_seeds \
-	  Tests/Plugins/llm/test_fuzz_gguf.c $$(find Plugins/llm -name '*.c' | sort) -lm
+	$(FUZZ_CC) -std=c11 -O1 -g -Wall -Wextra -Werror -I$(PLUGIN_COMMON) -o $(FUZZ_DIR)/write_seeds \
+	  Tests/Plugins/llm/test_fuzz_gguf.c $$(find $(PLUGIN_COMMON) -name '*.c' | sort) -lm
 	$(FUZZ_DIR)/write_seeds --write-seeds $(FUZZ_DIR)/seeds
 	$(FUZZ_CC) -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  -DPLEXUS_LIBFUZZER -IPlugins/llm -o $(FUZZ_DIR)/fuzz_gguf \
-	  Tests/Plugins/llm/test_fuzz_gguf.c $$(find Plugins/llm -name '*.c' | sort) -lm
+	  -DPLEXUS_LIBFUZZER -I$(PLUGIN_COMMON) -o $(FUZZ_DIR)/fuzz_gguf \
+	  Tests/Plugins/llm/test_fuzz_gguf.c $$(find $(PLUGIN_COMMON) -name '*.c' | sort) -lm
 	$(FUZZ_DIR)/fuzz_gguf -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_FLAGS) \
 	  $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seeds
 
@@ -146,6 +150,6 @@ fuzz-gguf:
 BENCH_CFLAGS ?= -std=c11 -O3 -Wall -Wextra -Werror -ISources/PluginABI/include
 bench-quants:
 	@mkdir -p .build/bench
-	$(CC) $(BENCH_CFLAGS) -IPlugins/llm -o .build/bench/bench_quants Tests/Plugins/llm/bench_quants.c \
-	  $$(find Plugins/llm -name '*.c' | sort) -lm
+	$(CC) $(BENCH_CFLAGS) -IPlugins/llm -I$(PLUGIN_COMMON) -o .build/bench/bench_quants Tests/Plugins/llm/bench_quants.c \
+	  $$(find Plugins/llm $(PLUGIN_COMMON) -name '*.c' | sort) -lm
 	.build/bench/bench_quants $(BENCH_ARGS)

@@ -2,8 +2,8 @@
  * ggml_types.h — tensor element types of GGUF files (ids as in ggml.h, fixed by the format) and their block
  * layout: a row of n elements of a quantized type is n / block_size blocks of block_bytes each.
  */
-#ifndef PLEXUS_LLM_GGML_TYPES_H
-#define PLEXUS_LLM_GGML_TYPES_H
+#ifndef PLEXUS_GGML_TYPES_H
+#define PLEXUS_GGML_TYPES_H
 
 #include <stdint.h>
 

@@ -6,8 +6,8 @@
  * must outlive the gguf_file. A malformed, truncated or hostile file yields an error code and one specific message,
  * never a crash or an out-of-bounds read.
  */
-#ifndef PLEXUS_LLM_GGUF_H
-#define PLEXUS_LLM_GGUF_H
+#ifndef PLEXUS_GGUF_H
+#define PLEXUS_GGUF_H
 
 #include <stddef.h>
 #include <stdint.h>

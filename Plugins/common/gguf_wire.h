@@ -4,8 +4,8 @@
  *
  * Loads assemble bytes with shifts, so they are correct on any host byte order and never make an unaligned access.
  */
-#ifndef PLEXUS_LLM_GGUF_WIRE_H
-#define PLEXUS_LLM_GGUF_WIRE_H
+#ifndef PLEXUS_GGUF_WIRE_H
+#define PLEXUS_GGUF_WIRE_H
 
 #include "gguf.h"
 

@@ -8,8 +8,8 @@
  *
  * Timings: the perf cases print ms per sample on a 262,144-token row. Under the sanitizers they are slow; for real
  * numbers build without them:
- *   cc -std=c11 -O3 -ISources/PluginABI/include -IPlugins/llm -o /tmp/test_sampler \
- *      Tests/Plugins/llm/test_sampler.c $(find Plugins/llm -name '*.c') -lm
+ *   cc -std=c11 -O3 -ISources/PluginABI/include -IPlugins/llm -IPlugins/common -o /tmp/test_sampler \
+ *      Tests/Plugins/llm/test_sampler.c $(find Plugins/llm Plugins/common -name '*.c') -lm
  *   (cd Tests/Plugins/llm && /tmp/test_sampler)
  */
 #define _POSIX_C_SOURCE 200809L

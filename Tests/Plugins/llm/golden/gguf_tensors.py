@@ -2,7 +2,7 @@
 """Golden listings of GGUF files from an independent reader (the `gguf` PyPI package, GGUFReader).
 
 For each model file, writes <file stem>.txt next to this script: header facts, every key-value pair and every tensor,
-one per line. test_gguf_models.c renders the same text from Plugins/llm/gguf.c and compares line by line, so the two
+one per line. test_gguf_models.c renders the same text from Plugins/common/gguf.c and compares line by line, so the two
 renderings below must stay identical:
 
   file_size N / version N / alignment N / data_offset N / kv_count N / tensor_count N
