@@ -397,6 +397,81 @@ class Reload(unittest.TestCase):
             server.wait(timeout=30)
 
 
+class Images(unittest.TestCase):
+    """A server with the digits image model (Specs/image-plugin.md): images.generate through the SDK in strict
+    mode, PNGs read back with the standard library's zlib, seeds reproducible, refusals as 400."""
+
+    @staticmethod
+    def read_png(data):
+        import struct
+        import zlib
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+        at, chunks = 8, {}
+        while at < len(data):
+            (length,) = struct.unpack(">I", data[at:at + 4])
+            kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
+            (crc,) = struct.unpack(">I", data[at + 8 + length:at + 12 + length])
+            assert zlib.crc32(kind + body) == crc, f"bad CRC on {kind}"
+            chunks[kind] = chunks.get(kind, b"") + body
+            at += 12 + length
+        width, height, depth, color = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+        assert (depth, color) == (8, 2), "not 8-bit RGB"
+        raw = zlib.decompress(chunks[b"IDAT"])
+        rows = [raw[y * (3 * width + 1):(y + 1) * (3 * width + 1)] for y in range(height)]
+        assert all(row[0] == 0 for row in rows) and len(raw) == height * (3 * width + 1)
+        return width, height, b"".join(row[1:] for row in rows)
+
+    @classmethod
+    def setUpClass(cls):
+        model = os.path.abspath(ARGS.models) + "/digits-ddim.gguf"
+        command = [ARGS.plexus, "serve", "--host", "127.0.0.1", "--port", "0", "--model", f"digits={model}", "--threads", "2"]
+        command += ["--plugins", ARGS.plugins] if ARGS.plugins else []
+        cls.server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        base = None
+        while base is None:
+            line = cls.server.stdout.readline()
+            if not line:
+                raise SystemExit("plexus serve (digits) exited")
+            match = re.search(r"listening on (http://[0-9.]+:[0-9]+)", line)
+            base = match.group(1) if match else None
+        import threading
+        threading.Thread(target=lambda: [None for _ in cls.server.stdout], daemon=True).start()
+        cls.client = openai.OpenAI(base_url=base + "/v1", api_key="none", max_retries=5, _strict_response_validation=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.send_signal(signal.SIGTERM)
+        cls.server.wait(timeout=30)
+
+    def generate(self, **kwargs):
+        return self.client.images.generate(model="digits", **kwargs)
+
+    def test_images_come_back_as_png_and_a_seed_repeats(self):
+        import base64
+        first = self.generate(prompt="a handwritten 3", n=2, size="16x8", extra_body={"seed": 7, "steps": 10})
+        self.assertEqual(len(first.data), 2)
+        self.assertEqual(first.output_format, "png")
+        self.assertGreater(first.usage.model_extra["device_seconds"], 0)
+        images = [self.read_png(base64.b64decode(item.b64_json)) for item in first.data]
+        for width, height, rgb in images:
+            self.assertEqual((width, height, len(rgb)), (16, 8, 16 * 8 * 3))
+            self.assertTrue(all(rgb[i] == rgb[i + 1] == rgb[i + 2] for i in range(0, len(rgb), 3)))
+        self.assertNotEqual(images[0][2], images[1][2])  # two images of one request differ
+        again = self.generate(prompt="a handwritten 3", n=2, size="16x8", extra_body={"seed": 7, "steps": 10})
+        self.assertEqual([i.b64_json for i in again.data], [i.b64_json for i in first.data])
+        other = self.generate(prompt="a handwritten 3", n=1, size="16x8", extra_body={"seed": 8, "steps": 10})
+        self.assertNotEqual(other.data[0].b64_json, first.data[0].b64_json)
+
+    def test_refusals_are_400(self):
+        with self.assertRaises(openai.BadRequestError) as caught:
+            self.generate(prompt="a 1", size="12x12")  # the model takes multiples of 8
+        self.assertIn("width", str(caught.exception))
+        with self.assertRaises(openai.BadRequestError):
+            self.generate(prompt="a 1", response_format="url")
+        with self.assertRaises(openai.BadRequestError):
+            self.generate(prompt="a 1", n=11)
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser()

@@ -58,10 +58,21 @@ struct ImageServiceTests {
         init(_ message: String) { self.message = message }
     }
 
-    static func service(_ extra: [(String, String)] = []) throws -> GenerationService {
+    /// The digits model, and a chat model beside it when `chat` (its name in the model cache).
+    static func service(chat: String? = nil) throws -> GenerationService {
         try #require(access(LLMPluginTests.pluginFolder + "/libplexus-image.so", R_OK) == 0, "build the plugins first: make plugins")
         try #require(access(modelPath, R_OK) == 0, "\(modelPath) is missing: .ci/run trains it (python3 scripts/train_digits_ddim.py)")
-        return try GenerationServiceTests.service([("digits", modelPath)] + extra)
+        let service = GenerationService(devices: DeviceSet.discover(environment: ["PLEXUS_DEVICES": "cpu"], cpuThreads: 2),
+                                        pluginDirectories: [LLMPluginTests.pluginFolder], environment: [:])
+        service.load(ServedModelSpec(id: "digits", paths: [modelPath]))
+        if let chat {
+            var spec = ServedModelSpec(id: "smol", paths: [try ModelFiles.path(chat)])
+            spec.options = [("context_length", "2048")]
+            service.load(spec)
+        }
+        service.waitForLoads()
+        GenerationServiceTests.current = service
+        return service
     }
 
     static func request(_ golden: GoldenCase) -> ImageGenerationRequest {
@@ -129,19 +140,25 @@ struct ImageServiceTests {
         #expect(steps.count < 6 * 20)
     }
 
-    /// An image model and a chat model on one engine: both finish, and a batch of images does not hold the stream
-    /// for long while the chat decodes (its steps are sliced).
+    /// An image model and a chat model on one engine: a short chat submitted while a long image job runs finishes
+    /// first (the image job's steps are sliced and the models share the stream by fair share), and both finish.
     @Test func aChatKeepsGoingBesideImages() async throws {
-        let service = try Self.service([("chat", try ModelFiles.path(ModelFiles.smolLM2))])
+        let service = try Self.service(chat: ModelFiles.smolLM2)
         defer { service.shutdown() }
         var request = ImageGenerationRequest(model: "digits", prompt: "a 4")
-        request.count = 8
-        request.steps = 200
+        request.count = 10
+        request.steps = 1000
         request.seed = 4
         let images = try service.generateImages(request)
+        let imagesDone = Task { () -> (GenerationServiceTests.Result, Double) in
+            let result = await GenerationServiceTests.collect(images)
+            return (result, MonotonicClock.seconds())
+        }
         let chat = await GenerationServiceTests.collect(try service.generate(GenerationServiceTests.chat("Say hello.", max: 16)))
+        let chatEnd = MonotonicClock.seconds()
         #expect(chat.failure == nil && chat.usage?.completionTokens ?? 0 > 0)
-        let result = await GenerationServiceTests.collect(images)
-        #expect(result.failure == nil && result.images.count == 8)
+        let (result, imagesEnd) = await imagesDone.value
+        #expect(result.failure == nil && result.images.count == 10)
+        #expect(chatEnd < imagesEnd, "the chat waited for the whole image job")
     }
 }
