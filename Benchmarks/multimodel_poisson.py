@@ -43,7 +43,7 @@ an ever-growing queue; 2 requests/s saturated it, 3 requests/s left a queue that
 
 usage: python3 Benchmarks/multimodel_poisson.py --plexus .build/release/plexus --plugins .build/plugins
        [--rate 1.5] [--duration 40] [--rounds 2] [--zipf 1.2] [--seed 1] [--max-tokens 32] [--smol-ids 3]
-       [--gemma-ids 3] [--warmup 1] [--models .cache/models] [--threads 2]
+       [--gemma-ids 3] [--warmup 1] [--models .cache/models] [--threads 2] [--device cpu|cuda]
 Needs only the standard library. Prints one JSON object with every figure.
 """
 import argparse
@@ -92,7 +92,8 @@ def make_trace(args, ranked):
 
 
 def start(args, ranked):
-    command = [args.plexus, "serve", "--port", "0", "--threads", str(args.threads), "--option", "context_length=2048"]
+    command = [args.plexus, "serve", "--port", "0", "--threads", str(args.threads), "--option", "context_length=2048",
+               "--device", args.device]
     for model in ranked:
         command += ["--model", f"{model}={args.models}/{SMOL_FILE if model.startswith('smol') else GEMMA_FILE}"]
     if args.plugins:
@@ -298,6 +299,7 @@ def main():
     parser.add_argument("--plugins", default=None)
     parser.add_argument("--models", default=".cache/models", help="directory with the two GGUF files")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="where the server's engine runs: cpu, cuda or cuda:N")
     parser.add_argument("--rate", type=float, default=1.5, help="total arrivals per second (Poisson)")
     parser.add_argument("--duration", type=float, default=40.0, help="trace length in seconds")
     parser.add_argument("--zipf", type=float, default=1.2, help="popularity exponent s: weight 1/rank^s")
