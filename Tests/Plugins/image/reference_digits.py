@@ -6,8 +6,9 @@
     PYTHONPATH=.cache/pydeps python3 Tests/Plugins/image/reference_digits.py --dump-noise SEED N
         prints the first N normals of the request noise stream of SEED (one per line, %.17g)
 
-Needs numpy and gguf (PyPI). It shares no code with the C plugin; scripts/train_digits_ddim.py imports its
-`load_model`, `eps_forward` and `sample` (sampling and evaluation), not its own training forward.
+Needs numpy and gguf (PyPI). It shares no code with the C plugin; scripts/train_digits_ddim.py imports it (the
+tensor shapes, metadata, schedule, time embedding, noise, sampler and file reader: one implementation of each) and
+checks its own channels-last training forward against `eps_forward` here (--gradcheck).
 
 What is computed, and in which precision (the spec's "network in float32, sampler in float64"):
 
