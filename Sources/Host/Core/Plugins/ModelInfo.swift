@@ -39,6 +39,9 @@ public struct ModelInfo: Sendable, Equatable {
         kind == UInt32(PX_KIND_LLM) || kind == UInt32(PX_KIND_VLM) || kind == UInt32(PX_KIND_EMBEDDING)
     }
 
+    /// Whether the model runs denoise steps (an image model) rather than tokens.
+    public var denoises: Bool { kind == UInt32(PX_KIND_IMAGE) }
+
     /// The first way this description breaks the contract for a plugin serving `kinds`, or nil.
     func problem(servedKinds kinds: UInt32) -> String? {
         guard kind >= UInt32(PX_KIND_LLM), kind <= UInt32(PX_KIND_EMBEDDING) else { return "kind \(kind) is unknown" }

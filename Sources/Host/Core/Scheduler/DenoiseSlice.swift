@@ -47,27 +47,23 @@ public struct DenoiseSlice: Equatable, Sendable {
 /// unit, recent steps weighing more (each older one 0.8 of the next); with one batch size seen so far, the average
 /// cost per unit at that size.
 struct DenoiseCostFit {
-    private var weight = 0.0, images = 0.0, images2 = 0.0, cost = 0.0, imagesCost = 0.0
+    /// Seconds per unit against images per unit.
+    private var line = DecayingLineFit()
 
     /// Adds a step that ran `units` units (the most any item ran) over `imageUnits` image-units in `seconds`.
     mutating func add(seconds: Double, units: Int, imageUnits: Int) {
         guard units > 0, imageUnits > 0, seconds > 0, seconds.isFinite else { return }
-        let x = Double(imageUnits) / Double(units), y = seconds / Double(units)
-        weight = 0.8 * weight + 1
-        images = 0.8 * images + x
-        images2 = 0.8 * images2 + x * x
-        cost = 0.8 * cost + y
-        imagesCost = 0.8 * imagesCost + x * y
+        line.add(x: Double(imageUnits) / Double(units), y: seconds / Double(units))
     }
 
     var estimate: DenoiseCost? {
-        guard weight > 0 else { return nil }
-        let meanX = images / weight, meanY = cost / weight
-        let variance = images2 / weight - meanX * meanX
-        guard variance > 1e-9 * max(1, meanX * meanX) else { return DenoiseCost(perUnit: 0, perImage: meanY / max(meanX, 1)) }
-        // Costs never fall with more images: a negative slope is noise, and then the average per image stands.
-        let slope = (imagesCost / weight - meanX * meanY) / variance
-        guard slope > 0 else { return DenoiseCost(perUnit: 0, perImage: meanY / max(meanX, 1)) }
+        guard !line.isEmpty else { return nil }
+        let meanX = line.meanX, meanY = line.meanY
+        // One batch size seen so far, or costs that fall with more images (noise): the average per image stands.
+        let flat = DenoiseCost(perUnit: 0, perImage: meanY / max(meanX, 1))
+        guard line.variance > 1e-9 * max(1, meanX * meanX) else { return flat }
+        let slope = line.slope
+        guard slope > 0 else { return flat }
         return DenoiseCost(perUnit: max(0, meanY - slope * meanX), perImage: slope)
     }
 }

@@ -263,8 +263,8 @@ final class Engine: @unchecked Sendable {
         }
     }
 
-    /// An image of a denoise sequence goes to the client as it comes; anything else is a plugin bug that ends the
-    /// sequence (a token model's tensors are not served).
+    /// An image of a denoise sequence goes to the client as it comes; a tensor that is not one of its images is a
+    /// plugin bug that ends the sequence. A token sequence's tensors (logits, embeddings) are not served: dropped.
     private func accept(_ tensor: TensorOutput, for sequence: ScheduledSequence, on model: ServingModel, at now: Double) {
         guard !sequence.hasEnded else { return }
         guard let input = sequence.imageInput else { return }
@@ -365,8 +365,8 @@ final class Engine: @unchecked Sendable {
         let interactive = outcome.events.contains { $0.0.priority == .interactive }
         model.virtualTime += Scheduler.charge(seconds: outcome.seconds, weight: model.weight, interactive: interactive)
         let work = outcome.events.map { $0.0.work(of: $0.1) }
-        model.measure(stepSeconds: outcome.seconds, items: plan.items, work: work.reduce(0, +))
         let total = work.reduce(0, +)
+        model.measure(stepSeconds: outcome.seconds, items: plan.items, work: total)
         var byKey: [String: Double] = [:], virtualByKey: [String: Double] = [:]
         for ((sequence, _, _), work) in zip(outcome.events, work) {
             // By work done (tokens fed, or denoise units times images); a step that only polled, evenly.

@@ -70,7 +70,8 @@ public struct PrefillSlice: Equatable, Sendable {
 /// over steps of 8 or more tokens.
 struct PrefillCostFit {
     private var decodeWeight = 0.0, decodeSeconds = 0.0
-    private var weight = 0.0, position = 0.0, position2 = 0.0, cost = 0.0, positionCost = 0.0
+    /// Cost per token against the step's mean position.
+    private var line = DecayingLineFit()
 
     /// Adds a step that fed `tokens` (`decodeOnly`: one token per sequence) at mean position `meanPosition`.
     mutating func add(seconds: Double, tokens: Int, meanPosition: Double, decodeOnly: Bool = false) {
@@ -81,12 +82,7 @@ struct PrefillCostFit {
             return
         }
         guard tokens >= 8 else { return }
-        let c = max(0, seconds - perStep) / Double(tokens), m = meanPosition
-        weight = 0.8 * weight + 1
-        position = 0.8 * position + m
-        position2 = 0.8 * position2 + m * m
-        cost = 0.8 * cost + c
-        positionCost = 0.8 * positionCost + m * c
+        line.add(x: meanPosition, y: max(0, seconds - perStep) / Double(tokens))
     }
 
     private var perStep: Double { decodeWeight > 0 ? decodeSeconds / decodeWeight : 0 }
@@ -94,11 +90,10 @@ struct PrefillCostFit {
     /// The fitted cost; the slope only when the steps' positions spread over 64+ tokens and it is not negative (a
     /// flat average otherwise); nil before the first prefill step of 8+ tokens.
     var estimate: PrefillCost? {
-        guard weight > 0 else { return nil }
-        let meanM = position / weight, meanC = cost / weight
-        let variance = position2 / weight - meanM * meanM
-        guard variance > 64 * 64 else { return PrefillCost(perStep: perStep, perToken: meanC) }
-        let slope = max(0, (positionCost / weight - meanM * meanC) / variance)
+        guard !line.isEmpty else { return nil }
+        let meanM = line.meanX, meanC = line.meanY
+        guard line.variance > 64 * 64 else { return PrefillCost(perStep: perStep, perToken: meanC) }
+        let slope = max(0, line.slope)
         // Never below a tenth of the mean: a steep local slope must not promise nearly free tokens at position 0.
         let intercept = max(meanC - slope * meanM, 0.1 * meanC)
         return PrefillCost(perStep: perStep, perToken: intercept, perPosition: slope)

@@ -1,5 +1,3 @@
-import PluginABI
-
 /// A loaded model as the engine serves it: the plugin's model, its text front-end (token models), its KV pages and
 /// its sequences. Owned by the engine thread.
 final class ServingModel: @unchecked Sendable {
@@ -63,7 +61,7 @@ final class ServingModel: @unchecked Sendable {
     var slice: PrefillSlice { PrefillSlice(seconds: sliceSeconds, cost: prefillCost.estimate) }
 
     /// Whether the model runs denoise steps (an image model) rather than tokens.
-    var denoises: Bool { model.info.kind == UInt32(PX_KIND_IMAGE) }
+    var denoises: Bool { model.info.denoises }
 
     /// The text front-end, or why this model has none.
     func textFrontend() throws(ServiceError) -> TextFrontend {

@@ -159,7 +159,7 @@ public final class GenerationService: ModelService {
         let model = try LoadedModel.load(plugin: plugin, id: spec.id, paths: spec.paths, options: spec.options, stream: stream,
                                          admitWeights: gate,
                                          kvPagesFor: { Self.kvPages(for: $0, bytes: spec.kvBytes) })
-        let denoises = model.info.kind == UInt32(PX_KIND_IMAGE)
+        let denoises = model.info.denoises
         guard model.info.takesTokens || denoises else {
             model.unload(on: stream)
             throw ServiceError(.unsupported, "model '\(spec.id)' is of kind \(model.info.kind); LLMs and image models are served, not yet this kind")
